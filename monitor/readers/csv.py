@@ -1,0 +1,224 @@
+"""Reader for delimited text: CSV, TSV, pipe- and semicolon-separated files."""
+
+from __future__ import annotations
+
+import codecs
+import csv as _pycsv
+import io
+import logging
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
+
+import polars as pl
+
+from monitor.errors import CorruptFile, FileTooLarge
+from monitor.models import Table
+from monitor.readers.registry import register
+from monitor.readers.sniff import Dialect, sniff_dialect
+from monitor.readers.tabular import column_names, find_header
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from monitor.models import ReadLimits
+
+__all__ = ["CsvReader"]
+
+logger = logging.getLogger(__name__)
+
+_SNIFF_BYTES = 64 * 1024
+_HEADER_ROWS = 50
+_MAX_LINE_BYTES = 64 * 1024**2
+
+
+class _Utf8Stream:
+    """Turn a raw byte stream into UTF-8 blocks with ``\\n`` line endings."""
+
+    def __init__(self, fh: BinaryIO, dialect: Dialect, block: int) -> None:
+        self._fh = fh
+        self._dialect = dialect
+        self._block = block
+        self._decoder = (
+            None
+            if dialect.encoding == "utf-8"
+            else codecs.getincrementaldecoder(dialect.encoding)(errors="replace")
+        )
+        self._carry = b""
+        self.eof = False
+
+    def read(self) -> bytes:
+        """Return the next normalised block (empty at end of file)."""
+        raw = self._fh.read(self._block)
+        self.eof = not raw
+        if self._decoder is not None:
+            data = self._decoder.decode(raw, final=self.eof).encode("utf-8")
+        else:
+            data = raw
+        data = self._carry + data
+        self._carry = b""
+        if not self.eof and data.endswith(b"\r"):
+            # Keep a trailing CR until we see whether a LF follows it.
+            stripped = data.rstrip(b"\r")
+            self._carry = data[len(stripped) :]
+            data = stripped
+        newline = self._dialect.newline
+        if newline == "\r\r\n":
+            data = data.replace(b"\r\r\n", b"\n")
+        elif newline == "\r":
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return data
+
+
+def _record_cut(buf: bytes) -> int:
+    """Return the index just past the last newline that ends a whole record, or -1."""
+    pos = buf.rfind(b"\n")
+    while pos >= 0:
+        if buf.count(b'"', 0, pos) % 2 == 0:
+            return pos + 1
+        pos = buf.rfind(b"\n", 0, pos)
+    return -1
+
+
+def _header_rows(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
+    """Parse the first rows and the character offset where each row ends."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]  # cut short by the sample size
+    ends: list[int] = []
+    consumed = 0
+
+    def feed() -> Iterator[str]:
+        nonlocal consumed
+        for line in lines:
+            consumed += len(line)
+            yield line
+
+    rows: list[list[str | None]] = []
+    reader = _pycsv.reader(feed(), delimiter=delimiter)
+    try:
+        for row in reader:
+            rows.append([c.strip() or None for c in row])
+            ends.append(consumed)
+            if len(rows) >= _HEADER_ROWS:
+                break
+    except _pycsv.Error:
+        pass  # a malformed early row: the rows before it still tell us the header
+    return rows, ends
+
+
+@register
+class CsvReader:
+    """Delimited text (CSV, TSV, pipe, semicolon) in any common encoding and line ending.
+
+    Sniffs the encoding (UTF-8 with or without BOM, UTF-16, cp1252, latin-1), the
+    line endings (LF, CRLF, CR, CR-CR-LF), the delimiter, title rows above the
+    header and headerless files, then streams the file in chunks of about
+    ``chunk_bytes`` so a gigabyte file never sits whole in memory.
+    """
+
+    kind: ClassVar[str] = "csv"
+    extensions: ClassVar[tuple[str, ...]] = (".csv", ".tsv", ".tab", ".txt", ".psv", ".dat")
+    media_types: ClassVar[tuple[str, ...]] = (
+        "text/csv",
+        "text/tab-separated-values",
+        "text/plain",
+        "application/csv",
+        "application/vnd.ms-excel",
+    )
+
+    def read(self, path: Path, limits: ReadLimits) -> Iterator[Table]:
+        """Yield the file's rows as chunks of one table."""
+        with path.open("rb") as fh:
+            dialect = sniff_dialect(fh.read(_SNIFF_BYTES))
+            fh.seek(len(dialect.bom))
+            stream = _Utf8Stream(fh, dialect, limits.chunk_bytes)
+            buf = stream.read()
+            while not stream.eof and len(buf) < _SNIFF_BYTES:
+                buf += stream.read()
+            text = buf[:_SNIFF_BYTES].decode("utf-8", errors="replace")
+            rows, ends = _header_rows(text, dialect.delimiter)
+            if not rows:
+                return
+            guess = find_header(rows)
+            width = max(len(r) for r in rows[guess.data_start if guess.data_start < len(rows) else 0 :])
+            if guess.header_row is not None:
+                width = max(width, len(rows[guess.header_row]))
+            if width > limits.max_columns:
+                raise FileTooLarge(
+                    f"{path.name}: {width} columns is over the limit of {limits.max_columns}"
+                )
+            header = rows[guess.header_row] if guess.header_row is not None else None
+            columns = column_names(header, width)
+            skip_chars = ends[guess.data_start - 1] if guess.data_start > 0 else 0
+            buf = buf[len(text[:skip_chars].encode("utf-8")) :]
+            yield from self._chunks(path, stream, buf, columns, dialect, limits, header is None)
+
+    def _chunks(
+        self,
+        path: Path,
+        stream: _Utf8Stream,
+        buf: bytes,
+        columns: list[str],
+        dialect: Dialect,
+        limits: ReadLimits,
+        headerless: bool,
+    ) -> Iterator[Table]:
+        schema = dict.fromkeys(columns, pl.String)
+        offset = 0
+        while True:
+            while not stream.eof and len(buf) < limits.chunk_bytes:
+                buf += stream.read()
+            if stream.eof:
+                piece, buf = buf, b""
+            else:
+                cut = _record_cut(buf)
+                while cut < 0 and not stream.eof:
+                    if len(buf) > _MAX_LINE_BYTES:
+                        raise FileTooLarge(
+                            f"{path.name}: a record is longer than {_MAX_LINE_BYTES} bytes"
+                        )
+                    buf += stream.read()
+                    cut = _record_cut(buf) if not stream.eof else len(buf)
+                piece, buf = buf[:cut], buf[cut:]
+            if piece.strip():
+                frame = self._parse(path, piece, schema, dialect.delimiter)
+                if offset + frame.height > limits.max_rows:
+                    raise FileTooLarge(
+                        f"{path.name}: more than {limits.max_rows} rows (limit max_rows)"
+                    )
+                if frame.height:
+                    yield Table(str(path), None, frame, offset, headerless, self.kind)
+                offset += frame.height
+            if stream.eof and not buf:
+                return
+
+    @staticmethod
+    def _parse(path: Path, piece: bytes, schema: dict[str, type[pl.String]], sep: str) -> pl.DataFrame:
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(piece),
+                has_header=False,
+                schema=schema,
+                separator=sep,
+                truncate_ragged_lines=True,
+                encoding="utf8-lossy",
+            )
+        except pl.exceptions.PolarsError:
+            # Stray quotes break polars' parser; read the chunk with quoting off.
+            try:
+                frame = pl.read_csv(
+                    io.BytesIO(piece),
+                    has_header=False,
+                    schema=schema,
+                    separator=sep,
+                    truncate_ragged_lines=True,
+                    encoding="utf8-lossy",
+                    quote_char=None,
+                )
+            except pl.exceptions.PolarsError as exc:
+                raise CorruptFile(f"{path.name}: cannot parse as delimited text ({exc})") from exc
+        frame = frame.with_columns(pl.all().str.strip_chars())
+        frame = frame.with_columns(
+            pl.when(pl.all().str.len_bytes() == 0).then(None).otherwise(pl.all()).name.keep()
+        )
+        return frame.filter(~pl.all_horizontal(pl.all().is_null()))

@@ -1,0 +1,118 @@
+"""Guess how a delimited text file is written: encoding, line endings and delimiter.
+
+Portal exports come with BOMs, cp1252 bytes, CR-only (old Mac) and ``\\r\\r\\n``
+line endings; polars wants UTF-8 with ``\\n``. The sniffer decides once from the
+head of the file, and ``normalise`` applies the decision to every chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = ["Dialect", "normalise", "sniff_dialect"]
+
+_DELIMITERS = (",", "\t", "|", ";")
+# Bytes cp1252 leaves undefined: their presence means latin-1, not cp1252.
+_CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a delimited file is written.
+
+    Attributes:
+        encoding: a Python codec name; ``utf-8`` when no transcoding is needed.
+        bom: bytes to strip from the very start of the file.
+        newline: ``"\\n"``, ``"\\r\\n"``, ``"\\r"`` or ``"\\r\\r\\n"``.
+        delimiter: the field separator.
+    """
+
+    encoding: str
+    bom: bytes
+    newline: str
+    delimiter: str
+
+    @property
+    def needs_rewrite(self) -> bool:
+        """Say whether chunks must be transcoded or have line endings rewritten."""
+        return self.encoding != "utf-8" or self.newline in ("\r", "\r\r\n")
+
+
+def _sniff_encoding(head: bytes) -> tuple[str, bytes]:
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if head.startswith(bom):
+            return name, bom
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if exc.start < len(head) - 4:
+            return ("latin-1" if _CP1252_HOLES & set(head) else "cp1252"), b""
+    return "utf-8", b""
+
+
+def _sniff_newline(text: str) -> str:
+    crcrlf = text.count("\r\r\n")
+    crlf = text.count("\r\n") - crcrlf
+    lf = text.count("\n") - crlf - crcrlf
+    cr = text.count("\r") - crlf - 2 * crcrlf
+    counts = {"\r\r\n": crcrlf, "\r\n": crlf, "\n": lf, "\r": cr}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else "\n"
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter whose count per line is most consistent and non-zero."""
+    best, best_score = ",", -1.0
+    for delim in _DELIMITERS:
+        counts = [_count_outside_quotes(line, delim) for line in lines]
+        nonzero = [c for c in counts if c]
+        if not nonzero:
+            continue
+        mode, freq = Counter(nonzero).most_common(1)[0]
+        score = freq / len(counts) * (1 + min(mode, 50) / 50)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _count_outside_quotes(line: str, delim: str) -> int:
+    if '"' not in line:
+        return line.count(delim)
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delim and not quoted:
+            count += 1
+    return count
+
+
+def sniff_dialect(head: bytes) -> Dialect:
+    """Return the dialect of a delimited file from its first bytes."""
+    encoding, bom = _sniff_encoding(head)
+    text = head[len(bom) :].decode(encoding, errors="replace")
+    newline = _sniff_newline(text)
+    lines = [ln for ln in text.split(newline)[:50] if ln.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample may be cut short
+    return Dialect(encoding, bom, newline, _sniff_delimiter(lines))
+
+
+def normalise(chunk: bytes, dialect: Dialect) -> bytes:
+    """Return a chunk as UTF-8 with ``\\n`` line endings."""
+    if dialect.encoding != "utf-8":
+        chunk = chunk.decode(dialect.encoding, errors="replace").encode("utf-8")
+    if dialect.newline == "\r\r\n":
+        chunk = chunk.replace(b"\r\r\n", b"\n")
+    elif dialect.newline == "\r":
+        chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return chunk
