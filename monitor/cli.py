@@ -13,7 +13,7 @@ from monitor.config import load_scan_config
 from monitor.download import download
 from monitor.errors import ConfigError, FetchError, FileTooLarge
 from monitor.isolation import IsolatedScanner
-from monitor.models import FileReport, Severity
+from monitor.models import FileReport
 from monitor.readers import REGISTRY
 from monitor.report import render_json, render_text
 from monitor.scan import scan_file
@@ -109,13 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan files or URLs for personal data (a publishing gate)")
     scan.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
     scan.add_argument("--format", choices=("text", "json"), default="text")
-    scan.add_argument("--fail-on", choices=("low", "medium", "high", "critical"), default=None,
-                      help="exit 1 when a finding is at least this severe (default: high)")
+    scan.add_argument(
+        "--fail-on",
+        choices=("low", "medium", "high", "critical"),
+        default=None,
+        help="exit 1 when a finding is at least this severe (default: high)",
+    )
     scan.add_argument("--config", type=Path, default=None, help="YAML with a scan: section")
-    scan.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=True,
-                      help="scan each file in a worker process with memory/time limits")
-    scan.add_argument("--no-free-text", action="store_true",
-                      help="skip Presidio analysis of free-text samples (faster)")
+    scan.add_argument(
+        "--isolate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="scan each file in a worker process with memory/time limits",
+    )
+    scan.add_argument(
+        "--no-free-text",
+        action="store_true",
+        help="skip Presidio analysis of free-text samples (faster)",
+    )
     scan.set_defaults(func=cmd_scan)
 
     lst = sub.add_parser("list", help="list registered plugins")
@@ -133,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_ERROR if exc.code not in (0, None) else EXIT_OK
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -91,7 +91,9 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
     return "\n".join(lines)
 
 
-def load_scan_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ScanConfig:
+def load_scan_config(
+    path: Path | None = None, overrides: dict[str, Any] | None = None
+) -> ScanConfig:
     """Load scan settings from YAML (the ``scan:`` section or the whole file) and the environment.
 
     Raises:

@@ -62,4 +62,3 @@ def download(url: str, max_bytes: int, timeout: float = 60.0) -> Downloaded:
         target.unlink(missing_ok=True)
         raise
     return Downloaded(target, media_type)
-

@@ -50,7 +50,9 @@ class IsolatedScanner:
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["monitor.scan", "presidio_analyzer", "polars"])
 
-    def scan(self, path: Path, *, source: str | None = None, media_type: str | None = None) -> FileReport:
+    def scan(
+        self, path: Path, *, source: str | None = None, media_type: str | None = None
+    ) -> FileReport:
         """Scan one file in a worker; a worker killed by a limit yields an error report."""
         label = source or str(path)
         started = time.monotonic()
@@ -67,8 +69,10 @@ class IsolatedScanner:
             if parent.poll(timeout):
                 report = parent.recv()
                 if report is None:
-                    error = (f"scan worker ran out of memory (limit "
-                             f"{self.config.limits.worker_memory_mb} MiB)")
+                    error = (
+                        f"scan worker ran out of memory (limit "
+                        f"{self.config.limits.worker_memory_mb} MiB)"
+                    )
             else:
                 error = f"scan worker exceeded the time limit of {timeout:.0f} s"
         except EOFError:
@@ -82,5 +86,4 @@ class IsolatedScanner:
             return report
         logger.error("scan of %s failed: %s", label, error)
         size = path.stat().st_size if path.exists() else 0
-        return FileReport(label, "unknown", size, 0, 0, (), error,
-                          time.monotonic() - started)
+        return FileReport(label, "unknown", size, 0, 0, (), error, time.monotonic() - started)

@@ -167,7 +167,9 @@ class Finding:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"Finding.score must be within 0..1, got {self.score}")
         if self.matched < 0 or self.scanned < 0:
-            raise ValueError(f"Finding counts must be >= 0, got {self.matched}/{self.scanned}")
+            raise ValueError(
+                f"Finding matched and scanned must be >= 0, got {self.matched}/{self.scanned}"
+            )
         if self.entity not in ENTITIES:
             raise ValueError(f"Finding.entity {self.entity!r} is not a known entity")
         if len(self.evidence) > 5:

@@ -39,7 +39,9 @@ def _where(f: Finding) -> str:
     return f"{f.table} › {col}" if f.table else col
 
 
-def render_text(reports: Sequence[FileReport], colour: bool, min_severity: Severity = Severity.LOW) -> str:
+def render_text(
+    reports: Sequence[FileReport], colour: bool, min_severity: Severity = Severity.LOW
+) -> str:
     """Return a readable report grouped by file, most severe file and finding first."""
 
     def paint(text: str, code: str) -> str:
@@ -49,8 +51,10 @@ def render_text(reports: Sequence[FileReport], colour: bool, min_severity: Sever
     ordered = sorted(reports, key=lambda r: -(r.worst or 0))
     for report in ordered:
         shown = [f for f in _ordered(report.findings) if f.severity >= min_severity]
-        head = f"{report.file}  [{report.kind}, {report.rows} rows, {report.tables} table(s), " \
-               f"{report.seconds:.2f}s]"
+        head = (
+            f"{report.file}  [{report.kind}, {report.rows} rows, {report.tables} table(s), "
+            f"{report.seconds:.2f}s]"
+        )
         lines.append(paint(head, "\033[1m"))
         if report.error:
             lines.append("  " + paint(f"error: {report.error}", _COLOURS[Severity.HIGH]))

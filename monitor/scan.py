@@ -61,8 +61,9 @@ def scan_path(
     kind = "unknown"
     try:
         kind = detect_kind(path, media_type)
-        for table in read_tables(path, config.limits.read_limits(), source=label,
-                                 media_type=media_type):
+        for table in read_tables(
+            path, config.limits.read_limits(), source=label, media_type=media_type
+        ):
             scan = scans.get(table.name)
             if scan is None:
                 scan = scans[table.name] = detector.table_scan(table)
@@ -97,8 +98,16 @@ def scan_file(
     started = time.monotonic()
     try:
         return scan_path(path, config, source=label, media_type=media_type)
-    except Exception as exc:  # noqa: BLE001  (one of the two broad catches: once per file)
+    except Exception as exc:
         logger.exception("scan failed for %s", label)
         size = path.stat().st_size if path.exists() else 0
-        return FileReport(label, "unknown", size, 0, 0, (),
-                          f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+        return FileReport(
+            label,
+            "unknown",
+            size,
+            0,
+            0,
+            (),
+            f"{type(exc).__name__}: {exc}",
+            time.monotonic() - started,
+        )

@@ -106,9 +106,7 @@ def name_shares(sample: list[str], names: NameScorer) -> dict[str, float]:
     return _name_stats(tuple(sample), names)[0]
 
 
-def _name_stats(
-    sample: tuple[str, ...], names: NameScorer
-) -> tuple[dict[str, float], list[str]]:
+def _name_stats(sample: tuple[str, ...], names: NameScorer) -> tuple[dict[str, float], list[str]]:
     """Return name shares and the sampled cells that read as full names.
 
     Works over distinct values weighted by their counts: a roster repeats
@@ -142,10 +140,24 @@ def _name_stats(
 def _person(p: ColumnProfile, hint: HeaderHint, names: NameScorer) -> ColumnVerdict | None:
     shares, full_names = _name_stats(tuple(p.sample), names)
 
-    def verdict(entity: str, confidence: float, share: float, samples: tuple[str, ...],
-                reason: str, strong: bool = False) -> ColumnVerdict:
-        return ColumnVerdict(p.name, entity, confidence, share, samples, reason,
-                             strong_header=strong, name_shares=shares)
+    def verdict(
+        entity: str,
+        confidence: float,
+        share: float,
+        samples: tuple[str, ...],
+        reason: str,
+        strong: bool = False,
+    ) -> ColumnVerdict:
+        return ColumnVerdict(
+            p.name,
+            entity,
+            confidence,
+            share,
+            samples,
+            reason,
+            strong_header=strong,
+            name_shares=shares,
+        )
 
     if shares["org"] >= 0.2 and shares["full"] < 0.5:
         return verdict("ORG", 0.7, shares["org"], (), "values name organisations")
@@ -154,18 +166,39 @@ def _person(p: ColumnProfile, hint: HeaderHint, names: NameScorer) -> ColumnVerd
     best = max(shares["full"], shares["first"], shares["last"])
     matched = full_names or p.sample
     if hint.entity == "PERSON" and hint.strong and shares["alpha"] >= 0.6 and best >= 0.3:
-        return verdict("PERSON", 0.9, best, _pick(matched),
-                       f"header names people and {best:.0%} of values are known names", True)
+        return verdict(
+            "PERSON",
+            0.9,
+            best,
+            _pick(matched),
+            f"header names people and {best:.0%} of values are known names",
+            True,
+        )
     if hint.entity == "PERSON" and (shares["full"] >= 0.4 or shares["first"] >= 0.5):
-        return verdict("PERSON", 0.8, best, _pick(matched),
-                       f"header suggests names and {best:.0%} of values are names")
+        return verdict(
+            "PERSON",
+            0.8,
+            best,
+            _pick(matched),
+            f"header suggests names and {best:.0%} of values are names",
+        )
     distinct = p.distinct_ratio
     if shares["full"] >= 0.6 and distinct >= 0.2:
-        return verdict("PERSON", 0.75, shares["full"], _pick(matched),
-                       f"{shares['full']:.0%} of values read as full person names")
+        return verdict(
+            "PERSON",
+            0.75,
+            shares["full"],
+            _pick(matched),
+            f"{shares['full']:.0%} of values read as full person names",
+        )
     if shares["first"] >= 0.75 and shares["alpha"] >= 0.9 and len(set(p.sample)) >= 20:
-        return verdict("PERSON", 0.6, shares["first"], _pick(p.sample),
-                       f"{shares['first']:.0%} of values are known given names")
+        return verdict(
+            "PERSON",
+            0.6,
+            shares["first"],
+            _pick(p.sample),
+            f"{shares['first']:.0%} of values are known given names",
+        )
     return None
 
 
@@ -179,8 +212,15 @@ def _dates(p: ColumnProfile, hint: HeaderHint, today: dt.date) -> ColumnVerdict 
     is_birth, why = birth_date_verdict(stats, says_birth)
     if not is_birth:
         return None
-    return ColumnVerdict(p.name, "DATE_OF_BIRTH", 0.9 if says_birth else 0.7, stats.share,
-                         _pick(p.sample), why, strong_header=says_birth)
+    return ColumnVerdict(
+        p.name,
+        "DATE_OF_BIRTH",
+        0.9 if says_birth else 0.7,
+        stats.share,
+        _pick(p.sample),
+        why,
+        strong_header=says_birth,
+    )
 
 
 def _simple(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
@@ -206,15 +246,23 @@ def _simple(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
             share = p.share("PHONE_NUMBER") + p.share("DIGITS10")
         matched = [v for v in p.sample if _CELL_RE[shape].search(v)]
         if entity in ("US_SSN", "CREDIT_CARD", "EMAIL_ADDRESS"):
-            valid = valid_values(entity if shape != "DIGITS9" else "US_SSN_CONTEXT",
-                                 [f"ssn {v}" if shape == "DIGITS9" else v for v in matched[:300]])
+            valid = valid_values(
+                entity if shape != "DIGITS9" else "US_SSN_CONTEXT",
+                [f"ssn {v}" if shape == "DIGITS9" else v for v in matched[:300]],
+            )
             if len(valid) < 0.8 * min(len(matched), 300):
                 continue
         verdict = ColumnVerdict(
-            p.name, entity, 0.9 if h == entity else 0.75, share, _pick(matched),
+            p.name,
+            entity,
+            0.9 if h == entity else 0.75,
+            share,
+            _pick(matched),
             f"{share:.0%} of values are shaped like {entity.lower().replace('_', ' ')}"
             + (" under a matching header" if h == entity else ""),
-            home=hint.home, business=hint.thing_name, strong_header=hint.strong and h == entity,
+            home=hint.home,
+            business=hint.thing_name,
+            strong_header=hint.strong and h == entity,
         )
         if entity == "EMAIL_ADDRESS":
             free = sum(1 for v in matched if _FREEMAIL.search(v)) / max(1, len(matched))
@@ -227,20 +275,41 @@ def _ids(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
     """Licence and state ID numbers: shapes too common to trust without a header."""
     if hint.entity == "US_DRIVER_LICENSE":
         share = p.share("CA_DRIVER_LICENSE")
-        alnum = sum(1 for v in p.sample if re.fullmatch(r"[A-Za-z0-9\-]{5,15}", v) and
-                    any(c.isdigit() for c in v)) / max(1, len(p.sample))
+        alnum = sum(
+            1
+            for v in p.sample
+            if re.fullmatch(r"[A-Za-z0-9\-]{5,15}", v) and any(c.isdigit() for c in v)
+        ) / max(1, len(p.sample))
         if share >= 0.5 or (hint.strong and alnum >= 0.7):
-            return ColumnVerdict(p.name, "US_DRIVER_LICENSE", 0.85, max(share, alnum),
-                                 _pick(p.sample), "header names driver's licences and values "
-                                 "are licence-number shaped", strong_header=True)
+            return ColumnVerdict(
+                p.name,
+                "US_DRIVER_LICENSE",
+                0.85,
+                max(share, alnum),
+                _pick(p.sample),
+                "header names driver's licences and values are licence-number shaped",
+                strong_header=True,
+            )
     if hint.entity == "STATE_ID" and p.share("STATE_ID") >= 0.5:
-        return ColumnVerdict(p.name, "STATE_ID", 0.85, p.share("STATE_ID"), _pick(p.sample),
-                             "header names state identification (CII/SID) numbers and values "
-                             "are shaped like them", strong_header=True)
+        return ColumnVerdict(
+            p.name,
+            "STATE_ID",
+            0.85,
+            p.share("STATE_ID"),
+            _pick(p.sample),
+            "header names state identification (CII/SID) numbers and values are shaped like them",
+            strong_header=True,
+        )
     if hint.entity is None and p.share("CA_DRIVER_LICENSE") >= 0.9 and p.distinct_ratio >= 0.9:
-        return ColumnVerdict(p.name, "US_DRIVER_LICENSE", 0.5, p.share("CA_DRIVER_LICENSE"),
-                             _pick(p.sample), "values are unique and shaped like California "
-                             "driver's licence numbers (letter + 7 digits)")
+        return ColumnVerdict(
+            p.name,
+            "US_DRIVER_LICENSE",
+            0.5,
+            p.share("CA_DRIVER_LICENSE"),
+            _pick(p.sample),
+            "values are unique and shaped like California "
+            "driver's licence numbers (letter + 7 digits)",
+        )
     return None
 
 
@@ -265,9 +334,15 @@ def _redacted(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
     redacted = sum(1 for v in p.sample if _REDACTED.search(v)) / len(p.sample)
     top = max(p.sample.count(v) for v in set(p.sample[:200])) / min(len(p.sample), 200)
     if redacted >= 0.8 or (hint.strong and top >= 0.9 and len(p.sample) >= 10):
-        return ColumnVerdict(p.name, "REDACTED", 0.5, redacted,
-                             reason=f"header names {hint.entity.lower().replace('_', ' ')} but "
-                             "its values are redacted or constant", header_entity=hint.entity)
+        return ColumnVerdict(
+            p.name,
+            "REDACTED",
+            0.5,
+            redacted,
+            reason=f"header names {hint.entity.lower().replace('_', ' ')} but "
+            "its values are redacted or constant",
+            header_entity=hint.entity,
+        )
     return None
 
 
@@ -291,5 +366,6 @@ def _classify(p: ColumnProfile, names: NameScorer, today: dt.date) -> ColumnVerd
     ):
         if verdict is not None:
             return verdict
-    return ColumnVerdict(p.name, None, reason="no personal data recognised",
-                         business=hint.thing_name)
+    return ColumnVerdict(
+        p.name, None, reason="no personal data recognised", business=hint.thing_name
+    )

@@ -33,8 +33,21 @@ __all__ = ["Detector", "FreeTextAnalyzer", "TableScan"]
 logger = logging.getLogger(__name__)
 
 _FREE_TEXT_SAMPLE = 200
-_NO_NEEDLES = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "HASH",
-                         "PERSON", "DATE_OF_BIRTH", "ZIP", "SEX", "AGE", "BIRTH_YEAR"})
+_NO_NEEDLES = frozenset(
+    {
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "US_SSN",
+        "CREDIT_CARD",
+        "HASH",
+        "PERSON",
+        "DATE_OF_BIRTH",
+        "ZIP",
+        "SEX",
+        "AGE",
+        "BIRTH_YEAR",
+    }
+)
 
 
 class FreeTextAnalyzer(Protocol):
@@ -113,8 +126,10 @@ class TableScan:
                 profile.add_needles(series)
         if not self._qi_decided:
             self._qi_decided = True
-            qis = [c for c, v in self._verdicts().items() if v.entity in QUASI_IDENTIFIERS]
-            if len(qis) >= 2:
+            verdicts = self._verdicts().values()
+            qis = [v.column for v in verdicts if v.entity in QUASI_IDENTIFIERS]
+            # Names identify people outright; quasi-identifier counting adds nothing then.
+            if len(qis) >= 2 and not any(v.entity == "PERSON" for v in verdicts):
                 self._kanon = KAnonymity(qis)
         if self._kanon is not None and all(c in frame.columns for c in self._kanon.columns):
             self._kanon.add(frame)
@@ -158,7 +173,11 @@ class TableScan:
                 estimate = round(count * len(valid) / len(found)) if found else 0
                 if estimate:
                     hits.append(NeedleHit(name, entity, estimate, tuple(valid[:3]), profile.filled))
-            if profile.is_free_text and self.detector.free_text is not None:
+            if (
+                profile.is_free_text
+                and verdicts[name].entity is None
+                and self.detector.free_text is not None
+            ):
                 hits.extend(self._free_text_hits(profile, verdicts[name]))
         return hits
 
@@ -171,9 +190,18 @@ class TableScan:
         for entity, values in found.items():
             if entity in profile.needles or entity == verdict.entity or not values:
                 continue
+            if entity == "PERSON" and verdict.business:
+                continue  # "Grass Valley" in a column of place or facility names is no person
             scale = profile.filled / len(sample)
-            hits.append(NeedleHit(profile.name, entity, max(1, round(len(values) * scale)),
-                                  tuple(values[:3]), profile.filled))
+            hits.append(
+                NeedleHit(
+                    profile.name,
+                    entity,
+                    max(1, round(len(values) * scale)),
+                    tuple(values[:3]),
+                    profile.filled,
+                )
+            )
         return hits
 
     def _finding(self, a: Assessment) -> Finding:
@@ -191,9 +219,7 @@ class TableScan:
             evidence=tuple(mask(s, entity) for s in a.samples[:3]),
             reason=a.reason,
             columns=a.columns,
-            fingerprint=d.hasher.digest(
-                [entity, a.column or ",".join(a.columns), *a.samples]
-            ),
+            fingerprint=d.hasher.digest([entity, a.column or ",".join(a.columns), *a.samples]),
         )
 
 
@@ -211,7 +237,11 @@ def _promote_name_neighbours(
         best = max(shares["first"], shares["last"])
         if best >= 0.7 and shares["alpha"] >= 0.9 and profiles[col].distinct_ratio >= 0.05:
             out[col] = ColumnVerdict(
-                col, "PERSON", 0.7, best, tuple(profiles[col].sample[:3]),
+                col,
+                "PERSON",
+                0.7,
+                best,
+                tuple(profiles[col].sample[:3]),
                 f"{best:.0%} of values are known names, beside another column of names",
                 name_shares=shares,
             )

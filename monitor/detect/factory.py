@@ -25,7 +25,7 @@ def build_detector(
     """Return a detector; Presidio's analyzer loads lazily, on the first free-text column."""
     analyzer = None
     if free_text:
-        from monitor.detect.freetext import PresidioFreeText  # noqa: PLC0415  (optional step)
+        from monitor.detect.freetext import PresidioFreeText
 
         analyzer = PresidioFreeText(recognizers_file)
     return Detector(NameLists.default(), ValueHasher(hash_key), analyzer)

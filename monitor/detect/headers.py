@@ -47,6 +47,9 @@ _EVENT_WORDS = frozenset(
 )
 
 
+_AGE_COMPACT = frozenset({"age", "ageyears", "ageatarrest", "ageatdeath"})
+
+
 @dataclass(frozen=True)
 class HeaderHint:
     """What a header suggests.
@@ -79,8 +82,11 @@ def _person_hint(tokens: list[str], compact: str) -> HeaderHint | None:
         before = tokens[: tokens.index("name")] if "name" in tokens else [compact[:-4]]
         if any(t in _THING_WORDS for t in before):
             return HeaderHint(None, thing_name=True)
-        if any(t in ("first", "last", "middle", "given", "sur", "family", "full", "maiden")
-               or t in _PERSON_WORDS for t in before):
+        if any(
+            t in ("first", "last", "middle", "given", "sur", "family", "full", "maiden")
+            or t in _PERSON_WORDS
+            for t in before
+        ):
             return HeaderHint("PERSON", strong=True)
         return HeaderHint("PERSON", strong=False)
     if any(t in _PERSON_WORDS for t in tokens) and len(tokens) <= 2:
@@ -106,13 +112,44 @@ def _date_hint(tokens: list[str], compact: str) -> HeaderHint | None:
 
 _SIMPLE: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("ssn", "socialsecurity", "socsec", "ss#", "ssno", "ssnumber"), "US_SSN", True),
-    (("driverslicense", "driverlicense", "driverlic", "dlnumber", "dlno", "dl#", "dln", "cdl"),
-     "US_DRIVER_LICENSE", True),
-    (("cii", "ciinumber", "ciino", "stateid", "sid", "sidnumber", "fbinumber", "fbino",
-      "criminalid", "stateidentification"), "STATE_ID", True),
+    (
+        ("driverslicense", "driverlicense", "driverlic", "dlnumber", "dlno", "dl#", "dln", "cdl"),
+        "US_DRIVER_LICENSE",
+        True,
+    ),
+    (
+        (
+            "cii",
+            "ciinumber",
+            "ciino",
+            "stateid",
+            "sid",
+            "sidnumber",
+            "fbinumber",
+            "fbino",
+            "criminalid",
+            "stateidentification",
+        ),
+        "STATE_ID",
+        True,
+    ),
     (("email", "emailaddress", "mail"), "EMAIL_ADDRESS", True),
-    (("phone", "telephone", "tel", "mobile", "cell", "cellphone", "phonenumber", "homephone",
-      "contactnumber", "fax"), "PHONE_NUMBER", True),
+    (
+        (
+            "phone",
+            "telephone",
+            "tel",
+            "mobile",
+            "cell",
+            "cellphone",
+            "phonenumber",
+            "homephone",
+            "contactnumber",
+            "fax",
+        ),
+        "PHONE_NUMBER",
+        True,
+    ),
     (("zip", "zipcode", "postal", "postalcode", "postcode", "zip5"), "ZIP", True),
     (("sex", "gender"), "SEX", True),
     (("race", "ethnicity", "ethnic", "raceethnicity"), "RACE", True),
@@ -128,12 +165,13 @@ def header_hint(header: str) -> HeaderHint:
     if not tokens or re.fullmatch(r"c\d+", compact):
         return HeaderHint(None)
     for keys, entity, strong in _SIMPLE:
-        if compact in keys or any(t in keys for t in tokens) or any(
-            len(k) > 4 and k in compact for k in keys
+        if (
+            compact in keys
+            or any(t in keys for t in tokens)
+            or any(len(k) > 4 and k in compact for k in keys)
         ):
-            if entity == "AGE" and compact not in ("age", "ageyears", "ageatarrest", "ageatdeath"):
-                if "age" not in tokens:
-                    continue
+            if entity == "AGE" and "age" not in tokens and compact not in _AGE_COMPACT:
+                continue
             if entity == "EMAIL_ADDRESS" and compact == "mail":
                 continue
             return HeaderHint(entity, strong=strong)
@@ -142,8 +180,14 @@ def header_hint(header: str) -> HeaderHint:
     date = _date_hint(tokens, compact)
     if date is not None:
         return date
-    if any(t in ("address", "addr", "street", "residence", "line1", "address1", "addressline1")
-           for t in tokens) or "address" in compact or "street" in compact:
+    if (
+        any(
+            t in ("address", "addr", "street", "residence", "line1", "address1", "addressline1")
+            for t in tokens
+        )
+        or "address" in compact
+        or "street" in compact
+    ):
         home = any(t in ("home", "residence", "residential", "mailing", "primary") for t in tokens)
         thing = any(t in _THING_WORDS and t not in ("street", "road") for t in tokens)
         return HeaderHint(None if thing else "ADDRESS", strong=home, home=home, thing_name=thing)

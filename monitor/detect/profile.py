@@ -9,6 +9,7 @@ detector unmasked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import polars as pl
 
 from monitor.detect.shapes import cell_shares, find_needles
@@ -54,14 +55,14 @@ class ColumnProfile:
             self.distinct_ratio = filled.n_unique() / filled.len()
         room = SAMPLE_SIZE - len(self.sample)
         step = max(1, filled.len() // room)
-        taken = filled.gather_every(step).head(room)
-        self.sample.extend(taken.to_list())
+        taken = (v.strip() for v in filled.gather_every(step).head(room * 2).to_list())
+        self.sample.extend([v for v in taken if v][:room])
         self.shapes = cell_shares(_series(self.sample))
 
     def add_counts(self, values: pl.Series) -> None:
         """Count rows and non-empty cells of a chunk."""
         self.rows += values.len()
-        self.filled += values.len() - values.null_count()
+        self.filled += int(values.str.len_bytes().gt(0).sum())
 
     def add_needles(self, values: pl.Series) -> None:
         """Search every cell of a chunk for identifiers hidden in text."""

@@ -65,9 +65,7 @@ class KAnonymity:
             self._counts = part
         else:
             self._counts = (
-                pl.concat([self._counts, part])
-                .group_by(self.columns)
-                .agg(pl.col("_n").sum())
+                pl.concat([self._counts, part]).group_by(self.columns).agg(pl.col("_n").sum())
             )
         if self._counts.height > _MAX_GROUPS:
             logger.warning(

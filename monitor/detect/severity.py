@@ -85,8 +85,11 @@ def _column_severity(
     if e in _SENSITIVE and has_person:
         return Severity.CRITICAL, "identifiable people (names in the same rows)"
     if e == "ADDRESS":
-        return (Severity.HIGH, "home addresses") if v.home else (
-            Severity.MEDIUM, "street addresses with no names beside them")
+        return (
+            (Severity.HIGH, "home addresses")
+            if v.home
+            else (Severity.MEDIUM, "street addresses with no names beside them")
+        )
     if e in ("PHONE_NUMBER", "EMAIL_ADDRESS"):
         if has_person:
             return Severity.HIGH, "contact details of named people"
@@ -137,10 +140,14 @@ def assess_table(
     scanned: dict[str, int],
 ) -> list[Assessment]:
     """Return the table's findings with severities that account for the whole table."""
-    reportable = [v for v in verdicts if v.entity and v.entity not in (
-        "ORG", "HASH", "ZIP", "SEX", "RACE", "AGE", "BIRTH_YEAR")]
+    reportable = [
+        v
+        for v in verdicts
+        if v.entity and v.entity not in ("ORG", "HASH", "ZIP", "SEX", "RACE", "AGE", "BIRTH_YEAR")
+    ]
     has_person = any(v.entity == "PERSON" for v in reportable) or any(
-        n.entity == "PERSON" and n.matched >= 5 for n in needles)
+        n.entity == "PERSON" and n.matched >= 5 for n in needles
+    )
     org_table = any(v.entity == "ORG" for v in verdicts)
     has_sensitive = any(
         v.entity in _SENSITIVE and not _is_business(v, org_table, False) and v.confidence >= 0.7
@@ -151,17 +158,32 @@ def assess_table(
         assert v.entity is not None  # noqa: S101  (filtered above; narrows the type)
         severity, why = _column_severity(v, has_person, has_sensitive, org_table)
         n = scanned.get(v.column, 0)
-        out.append(Assessment(
-            v.column, (v.header_entity or "PERSON") if v.entity == "REDACTED" else v.entity,
-            severity, v.confidence, 0 if v.entity == "REDACTED" else round(v.share * n), n,
-            v.samples,
-            f"{v.reason}: {why}."))
+        out.append(
+            Assessment(
+                v.column,
+                (v.header_entity or "PERSON") if v.entity == "REDACTED" else v.entity,
+                severity,
+                v.confidence,
+                0 if v.entity == "REDACTED" else round(v.share * n),
+                n,
+                v.samples,
+                f"{v.reason}: {why}.",
+            )
+        )
     for hit in needles:
-        out.append(Assessment(
-            hit.column, hit.entity, _needle_severity(hit, has_person), 0.85, hit.matched,
-            hit.scanned, hit.samples,
-            f"{hit.matched} {hit.entity.lower().replace('_', ' ')} value(s) found inside "
-            "the text of the column by a full pass over every row."))
+        out.append(
+            Assessment(
+                hit.column,
+                hit.entity,
+                _needle_severity(hit, has_person),
+                0.85,
+                hit.matched,
+                hit.scanned,
+                hit.samples,
+                f"{hit.matched} {hit.entity.lower().replace('_', ' ')} value(s) found inside "
+                "the text of the column by a full pass over every row.",
+            )
+        )
     if reid is not None and not has_person:
         entities = {v.column: v.entity or "" for v in verdicts}
         finding = _reid(reid, entities)

@@ -18,7 +18,7 @@ __all__ = ["valid_values"]
 def _recognizers() -> dict[str, Any]:
     """Build Presidio's recognizers once; Any because presidio ships no complete types."""
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-    from presidio_analyzer.predefined_recognizers import (  # noqa: PLC0415  (heavy: lazy)
+    from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
         EmailRecognizer,
         UsSsnRecognizer,

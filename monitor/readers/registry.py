@@ -10,13 +10,13 @@ import dataclasses
 import logging
 import zipfile
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from monitor.errors import CorruptFile, EncryptedFile, FileTooLarge, UnsupportedFormat
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from monitor.models import ReadLimits, Table
 
@@ -97,7 +97,8 @@ def _text_kind(head: bytes, suffix: str) -> str | None:
     if text[:1] in (b"{", b"["):
         lines = [ln for ln in text.splitlines()[:3] if ln.strip()]
         if suffix in (".ndjson", ".jsonl") or (
-            len(lines) > 1 and all(ln.lstrip()[:1] == b"{" and ln.rstrip()[-1:] == b"}" for ln in lines)
+            len(lines) > 1
+            and all(ln.lstrip()[:1] == b"{" and ln.rstrip()[-1:] == b"}" for ln in lines)
         ):
             return "ndjson"
         return "json"

@@ -1,8 +1,8 @@
 """Guess how a delimited text file is written: encoding, line endings and delimiter.
 
-Portal exports come with BOMs, cp1252 bytes, CR-only (old Mac) and ``\\r\\r\\n``
-line endings; polars wants UTF-8 with ``\\n``. The sniffer decides once from the
-head of the file, and ``normalise`` applies the decision to every chunk.
+Portal exports come with BOMs, cp1252 bytes, CR-only (old Mac) and CR-CR-LF
+line endings; polars wants UTF-8 with LF. The sniffer decides once from the
+head of the file; the CSV reader applies the decision to every block it reads.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import codecs
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["Dialect", "normalise", "sniff_dialect"]
+__all__ = ["Dialect", "sniff_dialect"]
 
 _DELIMITERS = (",", "\t", "|", ";")
 # Bytes cp1252 leaves undefined: their presence means latin-1, not cp1252.
@@ -25,7 +25,7 @@ class Dialect:
     Attributes:
         encoding: a Python codec name; ``utf-8`` when no transcoding is needed.
         bom: bytes to strip from the very start of the file.
-        newline: ``"\\n"``, ``"\\r\\n"``, ``"\\r"`` or ``"\\r\\r\\n"``.
+        newline: the line ending: LF, CRLF, CR or CR-CR-LF, as a string.
         delimiter: the field separator.
     """
 
@@ -33,11 +33,6 @@ class Dialect:
     bom: bytes
     newline: str
     delimiter: str
-
-    @property
-    def needs_rewrite(self) -> bool:
-        """Say whether chunks must be transcoded or have line endings rewritten."""
-        return self.encoding != "utf-8" or self.newline in ("\r", "\r\r\n")
 
 
 def _sniff_encoding(head: bytes) -> tuple[str, bytes]:
@@ -105,14 +100,3 @@ def sniff_dialect(head: bytes) -> Dialect:
     if len(lines) > 1:
         lines = lines[:-1]  # the last line of a sample may be cut short
     return Dialect(encoding, bom, newline, _sniff_delimiter(lines))
-
-
-def normalise(chunk: bytes, dialect: Dialect) -> bytes:
-    """Return a chunk as UTF-8 with ``\\n`` line endings."""
-    if dialect.encoding != "utf-8":
-        chunk = chunk.decode(dialect.encoding, errors="replace").encode("utf-8")
-    if dialect.newline == "\r\r\n":
-        chunk = chunk.replace(b"\r\r\n", b"\n")
-    elif dialect.newline == "\r":
-        chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return chunk

@@ -90,7 +90,9 @@ def find_header(rows: Sequence[Sequence[str | None]]) -> HeaderGuess:
     if not head:
         return HeaderGuess(None, 0)
     widths = [_filled(r) for r in head]
-    width = max(Counter(w for w in widths if w).most_common(1)[0][0] if any(widths) else 0, 1)
+    wide = Counter(w for w in widths if w >= 2) or Counter(w for w in widths if w)
+    # The table's width is its most common row width; ties go to the wider.
+    width = max(wide.items(), key=lambda kv: (kv[1], kv[0]))[0] if wide else 1
     start = 0
     for i, w in enumerate(widths):
         if w >= max(1, int(width * 0.6)) and (width < 3 or w >= 2):
@@ -100,7 +102,9 @@ def find_header(rows: Sequence[Sequence[str | None]]) -> HeaderGuess:
     below = head[start + 1 :]
     if not candidate or not below:
         labels = bool(candidate) and all(_is_label(c) for c in candidate)
-        return HeaderGuess(start if labels and below else None, start + (1 if labels and below else 0))
+        return HeaderGuess(
+            start if labels and below else None, start + (1 if labels and below else 0)
+        )
     # Real headers repeat a label now and then ("Location" twice, "Address" per line);
     # a row where many cells repeat is data.
     if not all(_is_label(c) for c in candidate) or len(set(candidate)) * 4 < len(candidate) * 3:
@@ -138,5 +142,8 @@ def rows_to_frame(columns: Sequence[str], rows: Iterable[Sequence[str | None]]) 
         for j in range(width):
             data[j].append(row[j] if j < n else None)
     return pl.DataFrame(
-        {name: pl.Series(name, col, dtype=pl.String) for name, col in zip(columns, data, strict=True)}
+        {
+            name: pl.Series(name, col, dtype=pl.String)
+            for name, col in zip(columns, data, strict=True)
+        }
     )
