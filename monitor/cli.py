@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 from monitor import __version__
@@ -90,6 +91,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_ERROR if any(r.error for r in reports) else EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Scan the bundled synthetic examples: one clean aggregate file, one leaking export."""
+    examples = resources.files("monitor") / "examples"
+    with resources.as_file(examples) as folder:
+        files = [folder / "ccw_permits_by_county.csv", folder / "ccw_permits_export.csv"]
+        config = load_scan_config(None)
+        reports = [scan_file(path, config, source=path.name) for path in files]
+    print("leakmon demo: scanning two synthetic files a portal might publish.\n")
+    print(render_text(reports, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+    print(
+        "\nThe aggregate file is clean; the export is a row-level list of people and would be "
+        "paged as critical.\nScan your own files with: leakmon scan PATH_OR_URL..."
+    )
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """List registered plugins of one kind with their one-line documentation."""
     if args.what == "readers":
@@ -128,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip Presidio analysis of free-text samples (faster)",
     )
     scan.set_defaults(func=cmd_scan)
+
+    demo = sub.add_parser("demo", help="scan bundled synthetic examples (no setup needed)")
+    demo.set_defaults(func=cmd_demo)
 
     lst = sub.add_parser("list", help="list registered plugins")
     lst.add_argument("what", choices=("readers",))
