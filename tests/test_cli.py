@@ -46,7 +46,7 @@ def test_json_output_follows_the_contract(
     assert doc["files"][0]["file"] == str(leak)
     assert doc["findings"]
     for finding in doc["findings"]:
-        assert FINDING_KEYS <= set(finding)
+        assert set(finding) >= FINDING_KEYS
         assert finding["severity"] in ("low", "medium", "high", "critical")
         assert 0 <= finding["score"] <= 1
 
