@@ -118,7 +118,7 @@ def _name_stats(sample: tuple[str, ...], names: NameScorer) -> tuple[dict[str, f
     tally = Counter[str]()
     full: list[str] = []
     for raw, k in counts.items():
-        if is_org_name(raw):
+        if len(raw) <= 80 and raw.count(" ") < 8 and is_org_name(raw):
             tally["org"] += k
         value = _NAME_NOISE.sub("", raw).strip(" ,;:-")
         if not _ALPHA_NAME.match(value):

@@ -1,0 +1,243 @@
+"""Reader for ZIP archives: each member goes back to the registry, nested archives included."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import lzma
+import re
+import shutil
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, ClassVar
+
+from monitor.errors import (
+    CorruptFile,
+    EncryptedFile,
+    FileTooLarge,
+    ReaderError,
+    UnsupportedFormat,
+)
+from monitor.readers.registry import reader_for, register
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from monitor.models import ReadLimits, Table
+
+__all__ = ["ZipReader"]
+
+logger = logging.getLogger(__name__)
+
+_COPY_BLOCK = 1024 * 1024
+# Small members of repetitive text compress far better than any ratio a bomb
+# needs to hurt; the ratio limit only bites once a member is this large.
+_RATIO_GRACE_BYTES = 1024 * 1024
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME_CHARS = 100
+_ENCRYPTED_FLAG = 0x1
+
+
+@dataclasses.dataclass
+class _Budget:
+    """What a tree of archives may still use; shared, so nesting cannot multiply it."""
+
+    members: int
+    uncompressed: int
+
+    @property
+    def exhausted(self) -> bool:
+        return self.members < 0 or self.uncompressed < 0
+
+
+@register
+class ZipReader:
+    """ZIP archives: every member is read by the reader for its own format, nested ZIPs too.
+
+    Tables are named after the member (``data/roster.csv``) and, when the member
+    has tables of its own, ``member::table`` (``roster.xlsx::Sheet1``,
+    ``inner.zip::people.json::data``). Members are extracted one at a time to a
+    private temporary directory under a sanitised name, so a member called
+    ``../../etc/passwd`` cannot escape it. Bounded across the whole tree of nested
+    archives by ``max_archive_depth``, ``max_archive_members`` and
+    ``max_uncompressed_bytes`` (counted while extracting, not taken from the
+    headers), and per member by ``max_compression_ratio`` and ``max_file_bytes``.
+    A member that cannot be read is logged and skipped; the archive fails only if
+    every member fails, or after the readable members when one was encrypted or
+    over a limit, so the operator hears about what could not be checked.
+    """
+
+    kind: ClassVar[str] = "zip"
+    extensions: ClassVar[tuple[str, ...]] = (".zip",)
+    media_types: ClassVar[tuple[str, ...]] = ("application/zip", "application/x-zip-compressed")
+
+    def read(self, path: Path, limits: ReadLimits) -> Iterator[Table]:
+        """Yield the tables of every member, in archive order.
+
+        Raises:
+            FileTooLarge: a depth, member, size or ratio limit was hit; a limit on
+                the whole archive stops at once, a member's limit after the rest is read.
+            EncryptedFile: a member is password-protected (after the rest is read).
+            CorruptFile: the archive itself is damaged, or every member failed.
+        """
+        budget = _Budget(limits.max_archive_members, limits.max_uncompressed_bytes)
+        with tempfile.TemporaryDirectory(prefix="leakmon-zip-") as tmp:
+            yield from self._read_archive(path, limits, budget, Path(tmp))
+
+    def _read_archive(
+        self, path: Path, limits: ReadLimits, budget: _Budget, tmp: Path
+    ) -> Iterator[Table]:
+        if limits.depth >= limits.max_archive_depth:
+            raise FileTooLarge(
+                f"{path.name}: archive nested {limits.depth} levels deep, "
+                f"over the limit of {limits.max_archive_depth}"
+            )
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise CorruptFile(f"{path.name}: ZIP archive is damaged or truncated ({exc})") from exc
+        with archive:
+            members = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
+            _check_totals(path, members, limits, budget)
+            member_limits = dataclasses.replace(limits, depth=limits.depth + 1)
+            errors: list[ReaderError] = []
+            read_any = False
+            for info in members:
+                try:
+                    yield from self._read_member(archive, info, path, member_limits, budget, tmp)
+                except ReaderError as exc:
+                    if budget.exhausted:
+                        raise
+                    errors.append(exc)
+                    level = logging.INFO if isinstance(exc, UnsupportedFormat) else logging.WARNING
+                    logger.log(level, "skipped archive member: %s", exc)
+                else:
+                    read_any = True
+        if errors and not read_any:
+            raise errors[0]
+        unchecked = [e for e in errors if isinstance(e, (EncryptedFile, FileTooLarge))]
+        if unchecked:
+            raise unchecked[0]
+
+    def _read_member(
+        self,
+        archive: zipfile.ZipFile,
+        info: zipfile.ZipInfo,
+        path: Path,
+        limits: ReadLimits,
+        budget: _Budget,
+        tmp: Path,
+    ) -> Iterator[Table]:
+        name = info.filename
+        workdir = Path(tempfile.mkdtemp(dir=tmp))
+        target = workdir / _safe_name(name)
+        try:
+            if info.flag_bits & _ENCRYPTED_FLAG:
+                raise EncryptedFile(f"{target.name}: password-protected archive member")
+            _extract(archive, info, target, limits, budget)
+            reader = reader_for(target)
+            if isinstance(reader, ZipReader):
+                tables = self._read_archive(target, limits, budget, tmp)
+            else:
+                tables = reader.read(target, limits)
+            for table in tables:
+                yield dataclasses.replace(
+                    table,
+                    source=str(path),
+                    name=f"{name}::{table.name}" if table.name else name,
+                    kind=table.kind or reader.kind,
+                )
+        except ReaderError as exc:
+            raise type(exc)(f"{path.name}: member {name!r}: {exc}") from exc
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _is_junk(name: str) -> bool:
+    """Say whether a member is operating-system litter (macOS resource forks, thumbnails)."""
+    base = PurePosixPath(name).name
+    return (
+        name.startswith("__MACOSX/") or base.startswith("._") or base in (".DS_Store", "Thumbs.db")
+    )
+
+
+def _safe_name(member: str) -> str:
+    """Return a file name for a member that cannot leave the directory it is put in.
+
+    Only the last path part is kept, reduced to safe characters; its suffix
+    survives because the registry uses it to tell formats apart.
+    """
+    base = PurePosixPath(member.replace("\\", "/")).name
+    return _UNSAFE_CHARS.sub("_", base)[-_MAX_NAME_CHARS:].lstrip(".") or "member"
+
+
+def _ratio_cap(info: zipfile.ZipInfo, limits: ReadLimits) -> float:
+    return max(limits.max_compression_ratio * max(info.compress_size, 1), _RATIO_GRACE_BYTES)
+
+
+def _check_totals(
+    path: Path, members: list[zipfile.ZipInfo], limits: ReadLimits, budget: _Budget
+) -> None:
+    """Refuse an archive whose own headers already admit it is over the tree's budget.
+
+    Headers can lie, so extraction counts again; but an honest bomb is cheaper
+    to refuse before a single byte is inflated.
+    """
+    budget.members -= len(members)
+    if budget.members < 0:
+        raise FileTooLarge(
+            f"{path.name}: archive has {len(members)} members, which takes it over "
+            f"the limit of {limits.max_archive_members}"
+        )
+    declared = sum(info.file_size for info in members)
+    if declared > budget.uncompressed:
+        budget.uncompressed = -1  # the whole tree is over budget: outer archives stop too
+        raise FileTooLarge(
+            f"{path.name}: archive declares {declared} uncompressed bytes, over the limit "
+            f"of {limits.max_uncompressed_bytes}"
+        )
+
+
+def _extract(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    limits: ReadLimits,
+    budget: _Budget,
+) -> None:
+    """Copy one member to ``target``, counting the bytes that really come out."""
+    ratio_cap = _ratio_cap(info, limits)
+    if info.file_size > ratio_cap:
+        raise FileTooLarge(
+            f"{target.name}: declares a compression ratio over {limits.max_compression_ratio:g} "
+            f"({info.compress_size} bytes inflate to {info.file_size})"
+        )
+    written = 0
+    try:
+        with archive.open(info) as src, target.open("wb") as out:
+            while block := src.read(_COPY_BLOCK):
+                written += len(block)
+                budget.uncompressed -= len(block)
+                if budget.uncompressed < 0:
+                    raise FileTooLarge(
+                        f"{target.name}: extracting takes the archive past "
+                        f"{limits.max_uncompressed_bytes} uncompressed bytes"
+                    )
+                if written > ratio_cap:
+                    raise FileTooLarge(
+                        f"{target.name}: expands more than {limits.max_compression_ratio:g} "
+                        f"times its compressed size of {info.compress_size} bytes"
+                    )
+                if written > limits.max_file_bytes:
+                    raise FileTooLarge(
+                        f"{target.name}: over the limit of {limits.max_file_bytes} bytes"
+                    )
+                out.write(block)
+    except NotImplementedError as exc:
+        raise UnsupportedFormat(
+            f"{target.name}: compression method {info.compress_type} is not supported"
+        ) from exc
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as exc:
+        raise CorruptFile(f"{target.name}: cannot be extracted ({exc})") from exc
