@@ -50,31 +50,45 @@ def generate(path: Path, megabytes: int, seed: int) -> int:
                 return written
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """Return the summed resident memory of ``proc`` and its descendants, in bytes."""
-    total = 0
+def tree_memory(proc: psutil.Process) -> tuple[int, int, int]:
+    """Return (summed RSS, summed PSS, largest single RSS) of ``proc`` and its descendants.
+
+    RSS counts pages shared between processes (the forkserver's imported modules, which
+    the scan worker shares copy-on-write) once per process; PSS splits them, so the
+    PSS sum is what the whole tree really costs.
+    """
+    rss = pss = single = 0
     for p in (proc, *proc.children(recursive=True)):
         try:
-            total += p.memory_info().rss
+            info = p.memory_full_info()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue  # exited between listing and sampling
-    return total
+        rss += info.rss
+        pss += info.pss
+        single = max(single, info.rss)
+    return rss, pss, single
 
 
-def scan_with_memory(path: Path, out: Path) -> tuple[float, int, int, int]:
-    """Run ``leakmon scan``; return wall seconds, exit code, polled peak RSS and ru_maxrss."""
+def scan_with_memory(
+    path: Path, out: Path, extra: list[str]
+) -> tuple[float, int, tuple[int, int, int], int]:
+    """Run ``leakmon scan``; return wall seconds, exit code, polled peaks and ru_maxrss."""
     argv, _ = leakmon_command()
     with (out / "scan.json").open("w") as stdout, (out / "scan.err").open("w") as stderr:
         started = time.perf_counter()
         proc = psutil.Popen(
-            [*argv, "scan", str(path), "--format", "json"], cwd=ROOT, stdout=stdout, stderr=stderr
+            [*argv, "scan", str(path), "--format", "json", *extra],
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
         )
-        peak = 0
+        peak = (0, 0, 0)
         while proc.poll() is None:
             try:
-                peak = max(peak, tree_rss(proc))
+                now = tree_memory(proc)
             except psutil.NoSuchProcess:
                 break
+            peak = (max(peak[0], now[0]), max(peak[1], now[1]), max(peak[2], now[2]))
             time.sleep(_POLL_SECONDS)
         code = proc.wait()
         elapsed = time.perf_counter() - started
@@ -84,7 +98,7 @@ def scan_with_memory(path: Path, out: Path) -> tuple[float, int, int, int]:
 
 
 def print_results(
-    workdir: Path, size: int, seconds: float, code: int, peak: int, maxrss: int
+    workdir: Path, size: int, seconds: float, code: int, peak: tuple[int, int, int], maxrss: int
 ) -> None:
     try:
         report = json.loads((workdir / "scan.json").read_text())
@@ -92,17 +106,34 @@ def print_results(
         err = (workdir / "scan.err").read_text()[-2000:]
         sys.exit(f"leakmon scan did not print JSON (exit code {code}); stderr ends with:\n{err}")
     mb_per_s = size / 1e6 / seconds
-    worst_rss = max(peak, maxrss) / 1e6
+    rss_sum, pss_sum, single = peak
+    worst_single = max(single, maxrss) / 1e6
     print(f"leakmon scan: {seconds:.1f} s wall (including start-up), exit code {code}")
     files = report.get("files") if isinstance(report, dict) else None
     if files and isinstance(files[0], dict) and "seconds" in files[0]:
         print(f"  leakmon's own FileReport.seconds: {files[0]['seconds']} s")
     print(f"  throughput: {mb_per_s:.1f} MB/s")
-    print(f"  peak RSS: {peak / 1e6:.0f} MB polled (process tree), {maxrss / 1e6:.0f} MB ru_maxrss")
+    print(
+        f"  peak memory: largest single process RSS {worst_single:.0f} MB "
+        f"(polled, and ru_maxrss {maxrss / 1e6:.0f} MB); process tree: "
+        f"RSS sum {rss_sum / 1e6:.0f} MB (shared pages counted per process), "
+        f"PSS sum {pss_sum / 1e6:.0f} MB"
+    )
     print("targets:")
     for ok, text in (
         (mb_per_s >= TARGET_MB_PER_S, f">= 50 MB/s: {mb_per_s:.1f} MB/s"),
-        (worst_rss <= TARGET_PEAK_RSS_MB, f"<= 400 MB peak RSS: {worst_rss:.0f} MB"),
+        (
+            worst_single <= TARGET_PEAK_RSS_MB,
+            f"<= 400 MB peak RSS of the scanning process: {worst_single:.0f} MB",
+        ),
+        (
+            pss_sum / 1e6 <= TARGET_PEAK_RSS_MB,
+            f"<= 400 MB for the whole process tree (PSS sum): {pss_sum / 1e6:.0f} MB",
+        ),
+        (
+            rss_sum / 1e6 <= TARGET_PEAK_RSS_MB,
+            f"<= 400 MB for the whole process tree (RSS sum): {rss_sum / 1e6:.0f} MB",
+        ),
     ):
         print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
 
@@ -114,6 +145,10 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="where to make the temporary directory")
     parser.add_argument("--one-core", action="store_true", help="pin to one CPU, 1 polars thread")
     parser.add_argument("--keep", action="store_true", help="do not delete the generated file")
+    parser.add_argument("--file", type=Path, help="scan this existing file instead of generating")
+    parser.add_argument(
+        "--no-isolate", action="store_true", help="pass --no-isolate: scan in the CLI process"
+    )
     args = parser.parse_args()
 
     cores = f"{os.cpu_count()} CPUs visible"
@@ -124,16 +159,24 @@ def main() -> None:
     try:
         # Fail in seconds, not after writing a gigabyte, when the CLI cannot scan yet.
         run_cli_scan(ccw_applicants_csv(workdir / "smoke", rows=100, seed=args.seed))
-        path = workdir / "ccw_large.csv"
-        started = time.perf_counter()
-        rows = generate(path, args.mb, args.seed)
-        generated = time.perf_counter() - started
-        size = path.stat().st_size
-        print(f"file: {path}: {rows:,} rows, {size / 1e6:,.0f} MB, generated in {generated:.0f} s")
+        if args.file:
+            path = args.file
+            size = path.stat().st_size
+            print(f"file: {path}: {size / 1e6:,.0f} MB (given with --file)")
+        else:
+            path = workdir / "ccw_large.csv"
+            started = time.perf_counter()
+            rows = generate(path, args.mb, args.seed)
+            generated = time.perf_counter() - started
+            size = path.stat().st_size
+            print(
+                f"file: {path}: {rows:,} rows, {size / 1e6:,.0f} MB, generated in {generated:.0f} s"
+            )
         print(f"machine: {cores}; via {leakmon_command()[1]}")
         sys.stdout.flush()
 
-        seconds, code, peak, maxrss = scan_with_memory(path, workdir)
+        extra = ["--no-isolate"] if args.no_isolate else []
+        seconds, code, peak, maxrss = scan_with_memory(path, workdir, extra)
         print_results(workdir, size, seconds, code, peak, maxrss)
     finally:
         if args.keep:

@@ -15,9 +15,7 @@ from monitor.download import download
 from monitor.errors import ConfigError, FetchError, FileTooLarge
 from monitor.isolation import IsolatedScanner
 from monitor.models import FileReport
-from monitor.readers import REGISTRY
 from monitor.report import render_json, render_text
-from monitor.scan import scan_file
 
 __all__ = ["main"]
 
@@ -49,6 +47,10 @@ def _progress(i: int, n: int, name: str) -> None:
 
 
 def _scan_one(target: str, args: argparse.Namespace, scanner: IsolatedScanner | None) -> FileReport:
+    # Imported here, not at the top: with --isolate the parent never loads polars or
+    # the name lists, which keeps its memory small beside the worker's.
+    from monitor.scan import scan_file  # lazy import: see above
+
     config = args.config_obj
     if "://" in target:
         try:
@@ -93,6 +95,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Scan the bundled synthetic examples: one clean aggregate file, one leaking export."""
+    from monitor.scan import scan_file  # lazy import: keeps `leakmon --help` fast
+
     examples = resources.files("monitor") / "examples"
     with resources.as_file(examples) as folder:
         files = [folder / "ccw_permits_by_county.csv", folder / "ccw_permits_export.csv"]
@@ -109,6 +113,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List registered plugins of one kind with their one-line documentation."""
+    from monitor.readers import REGISTRY  # lazy import: keeps `leakmon --help` fast
+
     if args.what == "readers":
         for kind, cls in sorted(REGISTRY.items()):
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

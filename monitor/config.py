@@ -31,7 +31,7 @@ class LimitsConfig(_Model):
     max_rows: int = Field(50_000_000, gt=0)
     max_columns: int = Field(5_000, gt=0)
     max_sheets: int = Field(200, gt=0)
-    chunk_mb: int = Field(16, gt=0, le=1024, description="bytes of CSV parsed at a time, MiB")
+    chunk_mb: int = Field(8, gt=0, le=1024, description="bytes of CSV parsed at a time, MiB")
     max_archive_depth: int = Field(3, ge=0)
     max_archive_members: int = Field(10_000, gt=0)
     max_uncompressed_mb: int = Field(4096, gt=0)

@@ -16,7 +16,6 @@ import time
 from typing import TYPE_CHECKING
 
 from monitor.models import FileReport
-from monitor.scan import scan_file
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -32,6 +31,8 @@ logger = logging.getLogger(__name__)
 def _child(
     conn: Connection, path: Path, config: ScanConfig, source: str, media_type: str | None
 ) -> None:
+    from monitor.scan import scan_file  # lazy import: preloaded by the forkserver, not the CLI
+
     limit = config.limits.worker_memory_mb * 1024**2
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:

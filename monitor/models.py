@@ -73,7 +73,7 @@ class ReadLimits:
     max_rows: int = 50_000_000
     max_columns: int = 5_000
     max_sheets: int = 200
-    chunk_bytes: int = 16 * 1024**2
+    chunk_bytes: int = 8 * 1024**2
     chunk_rows: int = 200_000
     max_archive_depth: int = 3
     max_archive_members: int = 10_000
