@@ -7,7 +7,9 @@ import logging
 import re
 from typing import TYPE_CHECKING, ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import Pattern, RecognizerResult
+
+from monitor.detect.recognizers.declared import DeclaredPatternRecognizer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +44,7 @@ _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-class DateOfBirthRecognizer(PatternRecognizer):
+class DateOfBirthRecognizer(DeclaredPatternRecognizer):
     """Dates of birth: a calendar date with birth context right before or after it.
 
     A bare date is an event date far more often than a birthday, so this recognizer
@@ -95,20 +97,13 @@ class DateOfBirthRecognizer(PatternRecognizer):
 
     def __init__(
         self,
-        patterns: Sequence[Pattern] = PATTERNS,
-        context: Sequence[str] = CONTEXT,
-        supported_entity: str = ENTITY,
+        patterns: Sequence[Pattern] | None = None,
+        context: Sequence[str] | None = None,
+        supported_entity: str | None = None,
         supported_language: str = "en",
         name: str | None = None,
     ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            name=name or type(self).__name__,
-            supported_language=supported_language,
-            # Copies: PatternRecognizer appends to its list, and the tuples are shared.
-            patterns=list(patterns),
-            context=list(context),
-        )
+        super().__init__(patterns, context, supported_entity, supported_language, name)
         words = "|".join(
             r"\s*".join(re.escape(part) for part in word.split()) for word in self.context
         )

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from monitor.detect.recognizers.declared import DeclaredPatternRecognizer
 
 logger = logging.getLogger(__name__)
 
 
-class CaliforniaDriverLicenseRecognizer(PatternRecognizer):
+class CaliforniaDriverLicenseRecognizer(DeclaredPatternRecognizer):
     """California driver's licence and ID card numbers: one letter, then seven digits.
 
     The DMV prints the number as ``B4729136`` with no separators. Case numbers, part
@@ -42,23 +41,6 @@ class CaliforniaDriverLicenseRecognizer(PatternRecognizer):
         "operator",
         "oln",
     )
-
-    def __init__(
-        self,
-        patterns: Sequence[Pattern] = PATTERNS,
-        context: Sequence[str] = CONTEXT,
-        supported_entity: str = ENTITY,
-        supported_language: str = "en",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            name=name or type(self).__name__,
-            supported_language=supported_language,
-            # Copies: PatternRecognizer appends to its list, and the tuples are shared.
-            patterns=list(patterns),
-            context=list(context),
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Drop example numbers: all digits the same, or the run 1234567."""
