@@ -7,17 +7,63 @@ environment variables, never from YAML kept in a repository.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 from monitor.models import ReadLimits, Severity
 
-__all__ = ["LimitsConfig", "ScanConfig", "format_validation_error", "load_scan_config"]
+__all__ = [
+    "AllowRule",
+    "CrawlConfig",
+    "HttpConfig",
+    "LimitsConfig",
+    "NotifierConfig",
+    "ScanConfig",
+    "Settings",
+    "TargetConfig",
+    "format_validation_error",
+    "load_scan_config",
+    "load_settings",
+    "parse_duration",
+]
+
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+)
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def parse_duration(value: object) -> float:
+    """Return seconds for ``30s``, ``5m``, ``1h``, ``1h30m`` or a plain number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    text = str(value)
+    m = _DURATION.match(text)
+    if not text.strip() or m is None or not any(m.groups()):
+        raise ValueError(f"expected a duration like 30s, 5m, 1h or 1h30m, got {text!r}")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in m.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Model(BaseModel):
@@ -78,6 +124,165 @@ class ScanConfig(_Model):
     def fail_severity(self) -> Severity:
         """Return ``fail_on`` as a severity."""
         return Severity.parse(self.fail_on)
+
+
+class HttpConfig(_Model):
+    """The daemon's own HTTP endpoint: /metrics, /healthz, /readyz."""
+
+    listen: str = Field("127.0.0.1:9464", pattern=r"^[^:\s]*:\d{1,5}$")
+
+
+class CrawlConfig(_Model):
+    """How the crawler behaves towards portals: politely, and within bounds."""
+
+    user_agent: str = "leakmon/0.1 (+https://github.com/leakmon/leakmon; open-data leak monitor)"
+    obey_robots_txt: bool = True
+    autothrottle: bool = True
+    concurrent_requests: int = Field(8, gt=0, le=256)
+    download_timeout: Duration = Field(60.0, gt=0)
+    download_max_mb: int = Field(512, gt=0, description="bodies above this are not downloaded")
+    max_depth: int = Field(3, ge=0, description="link hops from a start URL")
+    max_requests_per_poll: int = Field(5000, gt=0, description="per target and poll")
+    file_extensions: list[str] = Field(
+        default_factory=lambda: [
+            ".csv",
+            ".tsv",
+            ".txt",
+            ".xlsx",
+            ".xls",
+            ".xlsm",
+            ".ods",
+            ".json",
+            ".geojson",
+            ".ndjson",
+            ".jsonl",
+            ".zip",
+            ".pdf",
+        ]
+    )
+
+
+class TargetConfig(_Model):
+    """One portal to watch."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    start_urls: list[str] = Field(min_length=1)
+    every: Duration = Field(300.0, ge=1.0, description="poll interval: 30s, 5m, 1h")
+    allowed_domains: list[str] | None = None
+    kind: str = Field("html", pattern=r"^[a-z][a-z0-9_]*$")
+    max_depth: int | None = Field(None, ge=0)
+
+    @field_validator("start_urls")
+    @classmethod
+    def _http_only(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"start URL must be http(s)://host/..., got {url!r}")
+        return urls
+
+
+class NotifierConfig(_Model):
+    """One alert channel. URLs and keys are secrets: give them as ``${ENV_VAR}``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    url: SecretStr | None = None
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing key (webhook)")
+    routing_key: SecretStr | None = Field(None, description="PagerDuty integration key")
+    min_severity: str = Field("high", pattern=r"^(low|medium|high|critical)$")
+    timeout: Duration = Field(10.0, gt=0)
+
+
+class AllowRule(_Model):
+    """An accepted finding: matching findings are kept but never alert. Audited."""
+
+    target: str | None = None
+    resource: str | None = Field(None, description="a URL, or a glob such as */roster*.csv")
+    table: str | None = None
+    column: str | None = None
+    entity: str | None = None
+    reason: str = Field(min_length=3)
+    expires: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _not_everything(self) -> AllowRule:
+        if not any((self.target, self.resource, self.table, self.column, self.entity)):
+            raise ValueError(
+                "an allow rule must name at least one of target, resource, table, column or entity"
+            )
+        return self
+
+
+class Settings(_Model):
+    """The daemon's whole configuration."""
+
+    storage: SecretStr = Field(
+        SecretStr("sqlite:///var/lib/leakmon/state.db"),
+        description="SQLAlchemy URL; postgresql+psycopg://... in production",
+    )
+    http: HttpConfig = HttpConfig()
+    crawl: CrawlConfig = CrawlConfig()
+    scan: ScanConfig = ScanConfig()
+    targets: list[TargetConfig] = Field(default_factory=list)
+    notify: list[NotifierConfig] = Field(default_factory=list)
+    allow: list[AllowRule] = Field(default_factory=list)
+    link_base: str | None = Field(None, description="base URL for links back to findings")
+    scan_workers: int = Field(2, gt=0, le=64, description="files scanned at once")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for kind, names in (
+            ("target", [t.name for t in self.targets]),
+            ("notifier", [n.name for n in self.notify]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{kind} names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+
+def _expand_env(value: Any, where: str) -> Any:
+    """Replace ``${NAME}`` in strings with environment variables; a missing one is an error."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def load_settings(path: Path) -> Settings:
+    """Load and validate the daemon's YAML configuration.
+
+    Raises:
+        ConfigError: naming the field path and the bad value.
+    """
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
+    data = _expand_env(loaded, str(path))
+    scan = dict(data.get("scan") or {})
+    key = os.environ.get("LEAKMON_HASH_KEY")
+    if key:
+        scan["hash_key"] = key
+    data["scan"] = scan
+    if "LEAKMON_STORAGE" in os.environ:
+        data["storage"] = os.environ["LEAKMON_STORAGE"]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from exc
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:

@@ -6,21 +6,36 @@ value object checks itself when built, so a bad value fails where it is made.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import polars as pl
 
 __all__ = [
     "ENTITIES",
+    "Alert",
+    "ColumnSchema",
+    "Drift",
+    "FetchedFile",
     "FileReport",
     "Finding",
     "ReadLimits",
     "Severity",
     "Table",
+    "TableSchema",
+    "utcnow",
 ]
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC (leakmon never uses naive datetimes)."""
+    return dt.datetime.now(dt.UTC)
+
 
 #: Entity names leakmon reports. Presidio's names where Presidio has one.
 ENTITIES = frozenset(
@@ -36,6 +51,7 @@ ENTITIES = frozenset(
         "CREDIT_CARD",
         "REIDENTIFICATION",
         "FILE_LIMIT",
+        "SCHEMA_DRIFT",
     }
 )
 
@@ -215,6 +231,7 @@ class FileReport:
     error: str | None = None
     seconds: float = 0.0
     table_names: tuple[str, ...] = field(default_factory=tuple)
+    schemas: tuple[TableSchema, ...] = ()
 
     @property
     def worst(self) -> Severity | None:
@@ -233,4 +250,176 @@ class FileReport:
             "worst": str(self.worst) if self.worst else None,
             "error": self.error,
             "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """One column as a schema baseline remembers it: no values, only their kind.
+
+    Attributes:
+        name: the header or dotted path.
+        type: ``number``, ``date``, ``text`` or ``empty``.
+        entity: the personal-data class the detector gave the column, if any.
+    """
+
+    name: str
+    type: str
+    entity: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The shape of one table of a file, for schema baselines and drift.
+
+    Attributes:
+        table: sheet, member or JSON path; ``None`` for a plain file.
+        columns: the columns in file order.
+        row_level: True when rows describe individuals (a personal-data column or
+            unique quasi-identifier rows), False for aggregates and code lists.
+        rows: how many rows the table had.
+    """
+
+    table: str | None
+    columns: tuple[ColumnSchema, ...]
+    row_level: bool
+    rows: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready form (stored as a baseline)."""
+        return {
+            "table": self.table,
+            "row_level": self.row_level,
+            "rows": self.rows,
+            "columns": [{"name": c.name, "type": c.type, "entity": c.entity} for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableSchema:
+        """Build a schema from ``to_dict`` output (Any: it is parsed JSON)."""
+        columns = tuple(
+            ColumnSchema(str(c["name"]), str(c["type"]), c.get("entity"))
+            for c in data.get("columns") or []
+        )
+        table = data.get("table")
+        return cls(
+            table=str(table) if table is not None else None,
+            columns=columns,
+            row_level=bool(data.get("row_level")),
+            rows=int(data.get("rows") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How a table's schema changed against its accepted baseline."""
+
+    table: str | None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    became_row_level: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Say whether anything changed."""
+        return bool(self.added or self.removed or self.renamed or self.became_row_level)
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file the crawler downloaded, ready to scan.
+
+    Attributes:
+        target: the configured target's name.
+        url: where it was downloaded from (never a metric label).
+        path: the local temporary file; the consumer deletes it.
+        sha256: hex digest of the body.
+        size: body length in bytes.
+        media_type: the server's Content-Type, without parameters.
+        etag: the ``ETag`` validator, for the next conditional GET.
+        last_modified: the ``Last-Modified`` validator.
+        fetched_at: when the body arrived (UTC).
+        portal: the portal kind that found it (``html``, ``ckan``...).
+        dataset: the dataset id or title it belongs to, when known.
+        first_seen: when the URL was first seen (UTC), for time-to-alert.
+    """
+
+    target: str
+    url: str
+    path: Path
+    sha256: str
+    size: int
+    media_type: str | None
+    etag: str | None
+    last_modified: str | None
+    fetched_at: dt.datetime
+    portal: str = "html"
+    dataset: str | None = None
+    first_seen: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.fetched_at.tzinfo is None:
+            raise ValueError("FetchedFile.fetched_at must be timezone-aware (UTC)")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One notification event about one finding: what webhooks, Slack and PagerDuty receive.
+
+    Attributes:
+        event: ``opened`` or ``resolved``.
+        key: the finding's stable deduplication key (PagerDuty ``dedup_key``).
+        severity: the finding's severity.
+        target: the configured target name.
+        resource_url: the file's URL.
+        table: sheet or member, when any.
+        columns: the columns involved.
+        entities: the entities found.
+        evidence: masked samples only.
+        reason: one human sentence.
+        matched: how many cells matched.
+        occurred_at: when the transition happened (UTC).
+        sequence: per-finding event number, so receivers can order events.
+        link: a link back to the finding, when a base URL is configured.
+    """
+
+    event: str
+    key: str
+    severity: Severity
+    target: str
+    resource_url: str
+    table: str | None
+    columns: tuple[str, ...]
+    entities: tuple[str, ...]
+    evidence: tuple[str, ...]
+    reason: str
+    matched: int
+    occurred_at: dt.datetime
+    sequence: int = 1
+    link: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.event not in ("opened", "resolved"):
+            raise ValueError(f"Alert.event must be 'opened' or 'resolved', got {self.event!r}")
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("Alert.occurred_at must be timezone-aware (UTC)")
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the generic webhook JSON body."""
+        return {
+            "event": self.event,
+            "key": self.key,
+            "severity": str(self.severity),
+            "target": self.target,
+            "resource_url": self.resource_url,
+            "table": self.table,
+            "columns": list(self.columns),
+            "entities": list(self.entities),
+            "evidence": list(self.evidence),
+            "reason": self.reason,
+            "matched": self.matched,
+            "occurred_at": self.occurred_at.isoformat(),
+            "sequence": self.sequence,
+            "link": self.link,
         }
