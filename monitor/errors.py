@@ -9,7 +9,10 @@ LeakmonError
 │   └── FileTooLarge                 a size, row, member or ratio limit was hit
 ├── DetectError                      a recognizer or the detection engine failed
 ├── NotConfigured                    a plugin switched itself off (loader skips it)
-└── FetchError                       a URL given to ``scan`` could not be downloaded
+├── FetchError                       a URL given to ``scan`` could not be downloaded
+├── StoreError                       the database is unreachable, or its schema is not current
+│   └── MigrationRequired            the schema is older than this leakmon; run migrations
+└── NotifyError                      an alert channel refused or did not answer
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ __all__ = [
     "FetchError",
     "FileTooLarge",
     "LeakmonError",
+    "MigrationRequired",
     "NotConfigured",
+    "NotifyError",
     "ReaderError",
+    "StoreError",
     "UnsupportedFormat",
 ]
 
@@ -66,3 +72,15 @@ class NotConfigured(LeakmonError):
 
 class FetchError(LeakmonError):
     """A URL could not be downloaded."""
+
+
+class StoreError(LeakmonError):
+    """The store failed: unreachable database, or a schema that is not current."""
+
+
+class MigrationRequired(StoreError):
+    """The database schema is behind this version of leakmon."""
+
+
+class NotifyError(LeakmonError):
+    """An alert channel refused the alert or did not answer; the dispatcher retries."""
