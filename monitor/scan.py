@@ -73,6 +73,7 @@ def scan_path(
         error = f"{type(exc).__name__}: {exc}"
         logger.warning("cannot read %s: %s", label, error)
     findings = tuple(f for scan in scans.values() for f in scan.finish())
+    schemas = tuple(scan.schema for scan in scans.values() if scan.schema is not None)
     return FileReport(
         file=label,
         kind=kind,
@@ -83,6 +84,7 @@ def scan_path(
         error=error,
         seconds=time.monotonic() - started,
         table_names=tuple(n for n in scans if n),
+        schemas=schemas,
     )
 
 

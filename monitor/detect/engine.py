@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from monitor.detect.classify import QUASI_IDENTIFIERS, ColumnVerdict, classify_column, name_shares
 from monitor.detect.profile import ColumnProfile
 from monitor.detect.reid import KAnonymity
+from monitor.detect.schema import table_schema
 from monitor.detect.severity import NeedleHit, assess_table
 from monitor.detect.validate import valid_values
 from monitor.hashing import ValueHasher
@@ -26,7 +27,7 @@ from monitor.models import Finding
 if TYPE_CHECKING:
     from monitor.detect.classify import NameScorer
     from monitor.detect.severity import Assessment
-    from monitor.models import Table
+    from monitor.models import Table, TableSchema
 
 __all__ = ["Detector", "FreeTextAnalyzer", "TableScan"]
 
@@ -106,6 +107,7 @@ class TableScan:
         self._kanon: KAnonymity | None = None
         self._qi_decided = False
         self._verdict_cache: dict[str, tuple[int, ColumnVerdict]] = {}
+        self.schema: TableSchema | None = None
 
     def feed(self, table: Table) -> None:
         """Add one chunk of the table."""
@@ -154,13 +156,17 @@ class TableScan:
         return {n: self._verdict(p) for n, p in self.profiles.items()}
 
     def finish(self) -> list[Finding]:
-        """Judge the table and return its findings, masked."""
+        """Judge the table and return its findings, masked; ``schema`` is set as well."""
         verdicts = _promote_name_neighbours(self._verdicts(), self.profiles, self.detector.names)
         needles = self._needle_hits(verdicts)
         scanned = {n: p.filled for n, p in self.profiles.items()}
         reid = self._kanon.result() if self._kanon is not None else None
         assessments = assess_table(list(verdicts.values()), needles, reid, scanned)
-        return [self._finding(a) for a in assessments]
+        findings = [self._finding(a) for a in assessments]
+        self.schema = table_schema(
+            self.name, self.rows, self.profiles, verdicts, findings, self.detector.today
+        )
+        return findings
 
     def _needle_hits(self, verdicts: dict[str, ColumnVerdict]) -> list[NeedleHit]:
         hits: list[NeedleHit] = []
