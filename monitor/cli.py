@@ -10,9 +10,10 @@ from importlib import resources
 from pathlib import Path
 
 from monitor import __version__
+from monitor.admin import add_commands
 from monitor.config import load_scan_config
 from monitor.download import download
-from monitor.errors import ConfigError, FetchError, FileTooLarge
+from monitor.errors import ConfigError, FetchError, FileTooLarge, StoreError
 from monitor.isolation import IsolatedScanner
 from monitor.models import FileReport
 from monitor.report import render_json, render_text
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="scan bundled synthetic examples (no setup needed)")
     demo.set_defaults(func=cmd_demo)
 
+    add_commands(sub)
+
     lst = sub.add_parser("list", help="list registered plugins")
     lst.add_argument("what", choices=("readers",))
     lst.set_defaults(func=cmd_list)
@@ -177,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"leakmon: configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except StoreError as exc:
+        print(f"leakmon: store error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
 

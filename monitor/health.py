@@ -1,0 +1,92 @@
+"""The daemon's HTTP endpoint: /metrics for Prometheus, /healthz and /readyz for orchestrators.
+
+Nothing else is served: findings and configuration stay off the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from monitor.metrics import Metrics
+
+__all__ = ["HealthServer"]
+
+logger = logging.getLogger(__name__)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Send access logs to debug logging instead of stderr."""
+        logger.debug("http %s", format % args)
+
+
+class _Server(WSGIServer):
+    daemon_threads = True
+
+
+class HealthServer:
+    """Serves metrics and health on ``host:port`` from a background thread.
+
+    Args:
+        listen: ``host:port``; port 0 picks a free port (tests).
+        metrics: what /metrics exposes.
+        readiness: returns (ready, details); /readyz answers 503 with the details when not ready.
+    """
+
+    def __init__(
+        self,
+        listen: str,
+        metrics: Metrics,
+        readiness: Callable[[], tuple[bool, dict[str, str]]],
+    ) -> None:
+        host, _, port = listen.rpartition(":")
+        self._metrics = metrics
+        self._readiness = readiness
+        self._server = make_server(
+            host or "127.0.0.1",
+            int(port),
+            self._app,
+            server_class=_Server,
+            handler_class=_QuietHandler,
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+
+    @property
+    def address(self) -> str:
+        """Return the bound ``host:port``."""
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def start(self) -> None:
+        """Start serving in the background."""
+        self._thread.start()
+        logger.info("serving /metrics, /healthz, /readyz on http://%s", self.address)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _app(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            body = self._metrics.exposition()
+            start("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+            return [body]
+        if path == "/healthz":
+            start("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        if path == "/readyz":
+            ready, details = self._readiness()
+            status = "200 OK" if ready else "503 Service Unavailable"
+            start(status, [("Content-Type", "application/json")])
+            return [json.dumps({"ready": ready, **details}).encode()]
+        start("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
