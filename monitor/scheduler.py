@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["run_reactor"]
+__all__ = ["run_reactor", "stop_reactor"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +43,10 @@ def run_reactor(
     reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
     reactor.callWhenRunning(start)
     reactor.run()
+
+
+def stop_reactor() -> None:
+    """Ask the reactor to shut down, from any thread (runs the same path as SIGTERM)."""
+    from twisted.internet import reactor  # lazy import: installs the reactor
+
+    reactor.callFromThread(reactor.stop)

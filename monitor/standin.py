@@ -1,0 +1,195 @@
+"""A stand-in portal and a webhook receiver on 127.0.0.1, for ``leakmon demo`` and tests.
+
+The portal serves an index page linking its published files, honours
+conditional GETs (ETag, Last-Modified → 304) and can publish or withdraw a file
+while running. The receiver records every POST. Both bind to loopback only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import html
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["Portal", "ReceivedPost", "Receiver"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the demo's terminal clean."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+@dataclass
+class _File:
+    body: bytes
+    media_type: str
+    etag: str
+    modified: str
+
+
+class Portal:
+    """An open-data portal in miniature: ``/`` lists the files under ``/data/``."""
+
+    def __init__(self, title: str = "Stand-in open data portal") -> None:
+        self.title = title
+        self._files: dict[str, _File] = {}
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, str, bool]] = []  # (method, path, conditional)
+        portal = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:
+                portal._serve(self)
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Return the portal's base URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def start(self) -> Portal:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def publish(self, name: str, body: bytes, media_type: str = "text/csv") -> str:
+        """Publish (or replace) a file; return its URL."""
+        with self._lock:
+            self._files[name] = _File(
+                body,
+                media_type,
+                f'"{hashlib.sha1(body).hexdigest()}"',  # noqa: S324  (an ETag, not security)
+                email.utils.formatdate(time.time(), usegmt=True),
+            )
+        return self.url + "data/" + name
+
+    def withdraw(self, name: str) -> None:
+        """Take a file down: unlinked from the index and answering 404."""
+        with self._lock:
+            self._files.pop(name, None)
+
+    def conditional_requests(self, name: str) -> int:
+        """Return how many conditional GETs a file has received."""
+        return sum(1 for _, path, cond in self.requests if path == f"/data/{name}" and cond)
+
+    def _index(self) -> bytes:
+        links = "".join(
+            f'<li><a href="data/{html.escape(n)}">{html.escape(n)}</a></li>'
+            for n in sorted(self._files)
+        )
+        return (
+            f"<!doctype html><html><head><title>{html.escape(self.title)}</title></head>"
+            f"<body><h1>{html.escape(self.title)}</h1><ul>{links}</ul></body></html>"
+        ).encode()
+
+    def _serve(self, req: BaseHTTPRequestHandler) -> None:
+        conditional = bool(req.headers.get("If-None-Match") or req.headers.get("If-Modified-Since"))
+        with self._lock:
+            self.requests.append(("GET", req.path, conditional))
+            if req.path in ("/", "/index.html"):
+                body, media, etag, modified = self._index(), "text/html; charset=utf-8", None, None
+            elif req.path == "/robots.txt":
+                body, media, etag, modified = b"User-agent: *\nAllow: /\n", "text/plain", None, None
+            elif req.path.startswith("/data/") and req.path[6:] in self._files:
+                f = self._files[req.path[6:]]
+                body, media, etag, modified = f.body, f.media_type, f.etag, f.modified
+            else:
+                req.send_error(404)
+                return
+        if etag and (
+            req.headers.get("If-None-Match") == etag
+            or req.headers.get("If-Modified-Since") == modified
+        ):
+            req.send_response(304)
+            req.send_header("ETag", etag)
+            req.end_headers()
+            return
+        req.send_response(200)
+        req.send_header("Content-Type", media)
+        req.send_header("Content-Length", str(len(body)))
+        if etag and modified:
+            req.send_header("ETag", etag)
+            req.send_header("Last-Modified", modified)
+        req.end_headers()
+        req.wfile.write(body)
+
+
+@dataclass(frozen=True)
+class ReceivedPost:
+    """One POST the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON (Any: it is whatever was sent)."""
+        return json.loads(self.body)
+
+
+class Receiver:
+    """A webhook endpoint that records what it receives; can fail on purpose."""
+
+    def __init__(self) -> None:
+        self.posts: list[ReceivedPost] = []
+        self.fail_with: int | None = None  # answer this status instead of 200 while set
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(_Quiet):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status = receiver.fail_with
+                if status is None:
+                    with receiver._cond:
+                        receiver.posts.append(ReceivedPost(self.path, dict(self.headers), body))
+                        receiver._cond.notify_all()
+                self.send_response(status or 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Return the receiver's URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def start(self) -> Receiver:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float) -> list[ReceivedPost]:
+        """Wait until at least ``count`` posts arrived (or the timeout passed); return them."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.posts) >= count, timeout=timeout)
+            return list(self.posts)
