@@ -27,9 +27,19 @@ logger = logging.getLogger(__name__)
 class AlertRouter:
     """Applies the allow-list and each notifier's ``min_severity``."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        active: set[str] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self._rules = list(settings.allow)
-        self._thresholds = {n.name: Severity.parse(n.min_severity) for n in settings.notify}
+        # Only notifiers that were really built: a switched-off one must not fill the outbox.
+        self._thresholds = {
+            n.name: Severity.parse(n.min_severity)
+            for n in settings.notify
+            if active is None or n.name in active
+        }
         self._link_base = settings.link_base.rstrip("/") if settings.link_base else None
         self._clock = clock
 

@@ -18,6 +18,13 @@ __all__ = ["run_reactor", "stop_reactor"]
 logger = logging.getLogger(__name__)
 
 
+def _reactor() -> Any:
+    """Return the global reactor (Any: Twisted types it as an interface, not an object)."""
+    from twisted.internet import reactor  # lazy import: importing installs the reactor
+
+    return reactor
+
+
 def run_reactor(
     start: Callable[[], None],
     stop: Callable[[], Any],
@@ -27,7 +34,9 @@ def run_reactor(
 
     Blocks until the reactor stops (Twisted installs the SIGTERM and SIGINT handlers).
     """
-    from twisted.internet import defer, reactor  # lazy import: installs the reactor
+    from twisted.internet import defer  # lazy import: installs the reactor
+
+    reactor = _reactor()
 
     def before_shutdown() -> Any:
         logger.info("shutting down: stopping the crawler (at most %.0f s)", grace)
@@ -47,6 +56,5 @@ def run_reactor(
 
 def stop_reactor() -> None:
     """Ask the reactor to shut down, from any thread (runs the same path as SIGTERM)."""
-    from twisted.internet import reactor  # lazy import: installs the reactor
-
+    reactor = _reactor()
     reactor.callFromThread(reactor.stop)

@@ -1,0 +1,244 @@
+"""The generic webhook: body, headers, HMAC signature, errors that keep the URL's secrets."""
+
+# Made-up secrets and tokens are this file's test data.
+# ruff: noqa: S105, S106
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from pydantic import SecretStr
+
+from monitor import __version__
+from monitor.config import NotifierConfig
+from monitor.errors import ConfigError, NotConfigured, NotifyError
+from monitor.notifiers import WebhookNotifier, verify_signature
+from monitor.notifiers.webhook import sign
+
+TOKEN = "T0KEN-abc123xyz"
+QUERY_SECRET = "qs-secret-987654"
+
+
+def test_posts_alert_as_json(receiver, make_alert):
+    alert = make_alert()
+    WebhookNotifier(receiver.url + "/hook").send(alert)
+
+    [got] = receiver.requests
+    assert got.method == "POST"
+    assert got.path == "/hook"
+    body = got.json()
+    assert body == json.loads(json.dumps(alert.to_dict()))
+    for key in (
+        "event",
+        "key",
+        "severity",
+        "target",
+        "resource_url",
+        "table",
+        "columns",
+        "entities",
+        "evidence",
+        "reason",
+        "matched",
+        "occurred_at",
+        "sequence",
+        "link",
+    ):
+        assert key in body
+    assert body["event"] == "opened"
+    assert body["severity"] == "high"
+    assert body["columns"] == ["first_name", "last_name", "ssn"]
+    assert body["entities"] == ["PERSON", "US_SSN"]
+    assert body["evidence"] == ["J*** S****", "***-**-6789"]
+
+
+def test_sends_leakmon_headers(receiver, make_alert):
+    WebhookNotifier(receiver.url).send(make_alert(event="resolved", key="f-42", sequence=3))
+
+    headers = receiver.requests[0].headers
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"] == f"leakmon/{__version__}"
+    assert headers["X-Leakmon-Event"] == "resolved"
+    assert headers["X-Leakmon-Delivery"] == "f-42:3"
+
+
+def test_delivery_id_is_the_same_on_redelivery(receiver, make_alert):
+    notifier = WebhookNotifier(receiver.url)
+    alert = make_alert()
+    notifier.send(alert)
+    notifier.send(alert)
+
+    ids = {r.headers["X-Leakmon-Delivery"] for r in receiver.requests}
+    assert ids == {"f-0001:1"}
+
+
+def test_no_signature_without_secret(receiver, make_alert):
+    WebhookNotifier(receiver.url).send(make_alert())
+
+    headers = receiver.requests[0].headers
+    assert "X-Leakmon-Signature" not in headers
+    assert "X-Leakmon-Timestamp" not in headers
+
+
+def test_signature_verifies_with_the_secret_and_fails_with_another(receiver, make_alert):
+    WebhookNotifier(receiver.url, secret="correct horse").send(make_alert())
+
+    got = receiver.requests[0]
+    timestamp = got.headers["X-Leakmon-Timestamp"]
+    signature = got.headers["X-Leakmon-Signature"]
+    assert abs(int(timestamp) - time.time()) < 60
+    # Recompute the documented scheme by hand: HMAC-SHA256 over timestamp "." raw body.
+    expected = hmac.new(b"correct horse", timestamp.encode() + b"." + got.body, hashlib.sha256)
+    assert signature == "sha256=" + expected.hexdigest()
+    wrong = hmac.new(b"battery staple", timestamp.encode() + b"." + got.body, hashlib.sha256)
+    assert signature != "sha256=" + wrong.hexdigest()
+
+    assert verify_signature("correct horse", timestamp, got.body, signature)
+    assert not verify_signature("battery staple", timestamp, got.body, signature)
+
+
+def test_signature_covers_the_body_and_the_timestamp(receiver, make_alert):
+    WebhookNotifier(receiver.url, secret="k").send(make_alert())
+
+    got = receiver.requests[0]
+    timestamp = got.headers["X-Leakmon-Timestamp"]
+    signature = got.headers["X-Leakmon-Signature"]
+    tampered = got.body.replace(b'"high"', b'"low"')
+    assert tampered != got.body
+    assert not verify_signature("k", timestamp, tampered, signature)
+    assert not verify_signature("k", str(int(timestamp) + 1), got.body, signature)
+
+
+def test_verify_rejects_stale_or_malformed_timestamps():
+    body = b'{"event":"opened"}'
+    signature = sign("k", "1000", body)
+    assert verify_signature("k", "1000", body, signature, now=1100)
+    assert not verify_signature("k", "1000", body, signature, now=1000 + 301)
+    assert not verify_signature("k", "not-a-number", body, signature, now=1000)
+
+
+def test_timestamp_is_taken_when_sending(receiver, make_alert):
+    WebhookNotifier(receiver.url, secret="k", clock=lambda: 1_700_000_000.9).send(make_alert())
+
+    assert receiver.requests[0].headers["X-Leakmon-Timestamp"] == "1700000000"
+
+
+@pytest.mark.parametrize("status", [400, 404, 410, 500, 503])
+def test_non_2xx_raises_without_the_urls_secrets(receiver, make_alert, status):
+    url = f"{receiver.url}/hooks/{TOKEN}?token={QUERY_SECRET}"
+    # Some receivers echo the path they could not route; that must not reach our logs.
+    receiver.fail(1, status, body=f"no hook at /hooks/{TOKEN}?token={QUERY_SECRET}".encode())
+
+    with pytest.raises(NotifyError) as caught:
+        WebhookNotifier(url, name="oncall").send(make_alert())
+
+    message = str(caught.value)
+    assert "'oncall'" in message
+    assert f"HTTP {status}" in message
+    assert f"{receiver.url}/…" in message
+    assert TOKEN not in message
+    assert QUERY_SECRET not in message
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [("drop", "connection closed"), ("hang", "no answer within 0.3 s")],
+)
+def test_connection_failures_raise_notify_error(receiver, make_alert, failure, words):
+    getattr(receiver, failure)(1)
+    started = time.monotonic()
+
+    with pytest.raises(NotifyError, match=words) as caught:
+        WebhookNotifier(f"{receiver.url}/hooks/{TOKEN}", timeout=0.3).send(make_alert())
+
+    assert time.monotonic() - started < 3
+    assert TOKEN not in str(caught.value)
+
+
+def test_refused_connection_raises_notify_error(make_alert):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port now.
+    with pytest.raises(NotifyError, match="refused") as caught:
+        WebhookNotifier(f"http://127.0.0.1:{port}/hooks/{TOKEN}").send(make_alert())
+    assert TOKEN not in str(caught.value)
+
+
+def test_redirect_is_not_followed(receiver, make_alert):
+    receiver.fail(1, 302, headers={"Location": f"{receiver.url}/elsewhere"})
+
+    with pytest.raises(NotifyError, match="HTTP 302"):
+        WebhookNotifier(receiver.url + "/hook").send(make_alert())
+    assert [r.path for r in receiver.requests] == ["/hook"]
+
+
+def test_url_credentials_become_basic_auth_and_stay_out_of_messages(receiver, make_alert):
+    host = receiver.url.removeprefix("http://")
+    notifier = WebhookNotifier(f"http://hook:pa55word-xyz@{host}/x")
+    notifier.send(make_alert())
+    receiver.fail(1, 500, body=b"denied for hook:pa55word-xyz")
+
+    with pytest.raises(NotifyError) as caught:
+        notifier.send(make_alert())
+
+    first = receiver.requests[0]
+    assert first.path == "/x"
+    expected = base64.b64encode(b"hook:pa55word-xyz").decode()
+    assert first.headers["Authorization"] == f"Basic {expected}"
+    assert "pa55word-xyz" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:99999/x", "ftp://h/x"])
+def test_unusable_url_raises_notify_error(make_alert, url):
+    with pytest.raises(NotifyError, match="notifier 'webhook'"):
+        WebhookNotifier(url).send(make_alert())
+
+
+def test_repr_hides_url_and_secret():
+    notifier = WebhookNotifier(f"https://hooks.example.com/{TOKEN}", secret="s3cr3t-key")
+    assert TOKEN not in repr(notifier)
+    assert "s3cr3t-key" not in repr(notifier)
+
+
+def test_from_config_reads_url_secret_and_timeout(receiver, make_alert):
+    cfg = NotifierConfig(
+        name="oncall",
+        kind="webhook",
+        url=SecretStr(receiver.url + "/hook"),
+        secret=SecretStr("k"),
+        timeout=3,
+    )
+    notifier = WebhookNotifier.from_config(cfg)
+    notifier.send(make_alert())
+
+    assert notifier.name == "oncall"
+    got = receiver.requests[0]
+    assert verify_signature(
+        "k", got.headers["X-Leakmon-Timestamp"], got.body, got.headers["X-Leakmon-Signature"]
+    )
+
+
+def test_from_config_without_url_names_notifier_and_field():
+    with pytest.raises(ConfigError, match=r"notifier 'oncall' \(webhook\): url: required"):
+        WebhookNotifier.from_config(NotifierConfig(name="oncall", kind="webhook"))
+
+
+def test_from_config_with_empty_url_is_switched_off():
+    cfg = NotifierConfig(name="oncall", kind="webhook", url=SecretStr(""))
+    with pytest.raises(NotConfigured, match="url is empty"):
+        WebhookNotifier.from_config(cfg)
+
+
+def test_from_config_rejects_non_http_url_without_echoing_it():
+    cfg = NotifierConfig(name="oncall", kind="webhook", url=SecretStr(f"ftp://files/{TOKEN}"))
+    with pytest.raises(ConfigError, match=r"'oncall' \(webhook\): url: .*http") as caught:
+        WebhookNotifier.from_config(cfg)
+    assert TOKEN not in str(caught.value)
