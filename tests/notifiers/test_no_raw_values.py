@@ -61,7 +61,7 @@ def test_masked_evidence_is_what_the_alert_holds(masked_alert):
 @pytest.mark.parametrize(
     "notifier",
     [
-        lambda url: WebhookNotifier(url, secret="k"),  # noqa: S106 - test key
+        lambda url: WebhookNotifier(url, secret="k"),
         lambda url: SlackNotifier(url),
         lambda url: PagerDutyNotifier("routing-key", url=url),
     ],

@@ -1,7 +1,6 @@
 """The generic webhook: body, headers, HMAC signature, errors that keep the URL's secrets."""
 
 # Made-up secrets and tokens are this file's test data.
-# ruff: noqa: S105, S106
 
 from __future__ import annotations
 
