@@ -1,0 +1,280 @@
+"""The ``Store`` facade: one short transaction per call, safe from many threads.
+
+Everything outside ``monitor.store`` talks to the database through this class,
+in ``monitor.models`` types and the records of ``monitor.store.records``. Any
+database failure surfaces as ``StoreError`` (the daemon catches exactly that);
+exceptions raised by the caller's router roll the transaction back and propagate
+unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from monitor.store import audit as _audit
+from monitor.store import baselines as _baselines
+from monitor.store import findings as _findings
+from monitor.store import lifecycle as _lifecycle
+from monitor.store import outbox as _outbox
+from monitor.store import resources as _resources
+from monitor.store.database import Database
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+    from typing import Any
+
+    from monitor.models import Alert, Finding, Severity, TableSchema
+    from monitor.store.records import (
+        AuditEntry,
+        FindingEvent,
+        FindingRecord,
+        OutboxItem,
+        ResourceState,
+        Router,
+    )
+
+__all__ = ["Store"]
+
+logger = logging.getLogger(__name__)
+
+
+class Store:
+    """leakmon's state: resources, findings lifecycle, outbox, baselines and audit.
+
+    Args:
+        url: a SQLAlchemy URL, ``sqlite:///path/state.db`` or
+            ``postgresql+psycopg://user@host:5432/db``. Nothing connects until first use.
+
+    Raises:
+        StoreError: the URL is malformed or names an unsupported database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._db = Database(url)
+        self._session = self._db.session
+
+    def __repr__(self) -> str:
+        return f"Store({self._db.where!r})"
+
+    # -- schema and connections -----------------------------------------------------------
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision`` (Alembic ``upgrade``), creating a SQLite folder."""
+        self._db.migrate(revision)
+
+    def check_current(self) -> None:
+        """Raise unless the schema is the one this leakmon needs.
+
+        Raises:
+            MigrationRequired: the schema is behind; run ``leakmon migrate``.
+            StoreError: the database is unreachable, or newer than this leakmon.
+        """
+        self._db.check_current()
+
+    def ping(self) -> bool:
+        """Say whether the database answers ``SELECT 1``; never raises."""
+        return self._db.ping()
+
+    def close(self) -> None:
+        """Close every pooled connection (SQLite then folds its WAL back into the file)."""
+        self._db.close()
+
+    # -- resources ------------------------------------------------------------------------
+
+    def resource(self, url: str) -> ResourceState | None:
+        """Return what is known about a file, or ``None``."""
+        with self._session(write=False) as s:
+            row = _resources.find_resource(s, url)
+            return _resources.to_state(row) if row is not None else None
+
+    def resources(
+        self, target: str | None = None, include_gone: bool = False
+    ) -> list[ResourceState]:
+        """Return the files of one target (or all), by URL; live ones unless asked."""
+        with self._session(write=False) as s:
+            return _resources.list_resources(s, target, include_gone=include_gone)
+
+    def touch_resource(
+        self,
+        target: str,
+        url: str,
+        *,
+        seen_at: dt.datetime,
+        portal: str | None = None,
+        dataset: str | None = None,
+    ) -> ResourceState:
+        """Record that a file is listed now (insert or update; clears ``gone_at``).
+
+        ``portal`` and ``dataset`` left at ``None`` keep what is stored (a new
+        file gets portal ``html``), so a bare "still there" touch loses nothing.
+        """
+        with self._session(write=True) as s:
+            return _resources.touch_resource(
+                s, target, url, seen_at=seen_at, portal=portal, dataset=dataset
+            )
+
+    def record_fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        sha256: str,
+        size: int,
+        at: dt.datetime,
+    ) -> bool:
+        """Store a download's validators; return True when the content changed (or was unknown)."""
+        with self._session(write=True) as s:
+            return _resources.record_fetch(
+                s, url, etag=etag, last_modified=last_modified, sha256=sha256, size=size, at=at
+            )
+
+    def record_scan(
+        self,
+        url: str,
+        *,
+        sha256: str | None,
+        report_kind: str,
+        rows: int,
+        tables: int,
+        error: str | None,
+        seconds: float,
+        at: dt.datetime,
+    ) -> None:
+        """Append a scan to the file's history (counts and outcome only)."""
+        with self._session(write=True) as s:
+            _resources.record_scan(
+                s,
+                url,
+                sha256=sha256,
+                report_kind=report_kind,
+                rows=rows,
+                tables=tables,
+                error=error,
+                seconds=seconds,
+                at=at,
+            )
+
+    def mark_gone(self, url: str, at: dt.datetime) -> None:
+        """Record that a file disappeared."""
+        with self._session(write=True) as s:
+            _resources.mark_gone(s, url, at)
+
+    # -- findings -------------------------------------------------------------------------
+
+    def apply_findings(
+        self, target: str, url: str, findings: Sequence[Finding], at: dt.datetime, router: Router
+    ) -> list[Alert]:
+        """Apply a resource's complete current findings; return the alerts queued.
+
+        See ``monitor.store.lifecycle`` for the transitions. Findings, events,
+        audit entries and outbox rows commit together or not at all.
+        """
+        with self._session(write=True) as s:
+            return _lifecycle.apply_findings(s, target, url, findings, at, router)
+
+    def resolve_resource(
+        self,
+        target: str,
+        url: str,
+        at: dt.datetime,
+        router: Router,
+        reason: str = "file removed",
+    ) -> list[Alert]:
+        """Resolve every finding of a file that is gone; return the alerts queued."""
+        with self._session(write=True) as s:
+            return _lifecycle.resolve_resource(s, target, url, at, router, reason)
+
+    def findings(self, open_only: bool = False, target: str | None = None) -> list[FindingRecord]:
+        """Return findings, most recently opened first."""
+        with self._session(write=False) as s:
+            return _findings.list_findings(s, open_only=open_only, target=target)
+
+    def open_counts(self) -> dict[tuple[str, Severity], int]:
+        """Return how many findings are open per (target, severity), for the gauge."""
+        with self._session(write=False) as s:
+            return _findings.open_counts(s)
+
+    def finding_events(self, key: str) -> list[FindingEvent]:
+        """Return one finding's events in sequence order."""
+        with self._session(write=False) as s:
+            return _findings.list_events(s, key)
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxItem]:
+        """Return undelivered alerts due by ``now``: the oldest per (notifier, finding) only."""
+        with self._session(write=False) as s:
+            return _outbox.due(s, now, limit)
+
+    def delivered(self, item_id: int, at: dt.datetime) -> None:
+        """Mark an outbox row delivered, releasing the finding's next event."""
+        with self._session(write=True) as s:
+            _outbox.delivered(s, item_id, at)
+
+    def failed(
+        self, item_id: int, at: dt.datetime, error: str, next_attempt_at: dt.datetime
+    ) -> None:
+        """Count a failed delivery and schedule a retry; the row is kept."""
+        with self._session(write=True) as s:
+            _outbox.failed(s, item_id, at, error, next_attempt_at)
+
+    def prune_outbox(self, delivered_before: dt.datetime) -> int:
+        """Delete outbox rows delivered before a time; return how many. Undelivered rows stay."""
+        with self._session(write=True) as s:
+            return _outbox.prune(s, delivered_before)
+
+    def outbox_depth(self) -> int:
+        """Return how many alerts wait for delivery."""
+        with self._session(write=False) as s:
+            return _outbox.depth(s)
+
+    # -- baselines and audit --------------------------------------------------------------
+
+    def observed_schema(self, url: str, schema: TableSchema, at: dt.datetime) -> None:
+        """Remember the latest schema seen for one table of a file."""
+        with self._session(write=True) as s:
+            _baselines.observe_schema(s, url, schema, at)
+
+    def baseline(self, url: str, table: str | None) -> TableSchema | None:
+        """Return the accepted schema of one table of a file, if any."""
+        with self._session(write=False) as s:
+            return _baselines.get_baseline(s, url, table)
+
+    def set_baseline(
+        self, url: str, schema: TableSchema, *, at: dt.datetime, actor: str, reason: str
+    ) -> None:
+        """Accept a schema as its table's baseline (history and audit record who and why)."""
+        with self._session(write=True) as s:
+            _baselines.set_baseline(s, url, schema, at=at, actor=actor, reason=reason)
+
+    def accept_baselines(
+        self,
+        *,
+        url: str | None = None,
+        target: str | None = None,
+        actor: str,
+        reason: str,
+        at: dt.datetime,
+    ) -> int:
+        """Promote the latest observed schemas that differ from their baselines; return how many.
+
+        Raises:
+            ValueError: neither ``url`` nor ``target`` was given.
+        """
+        with self._session(write=True) as s:
+            return _baselines.accept_baselines(
+                s, url=url, target=target, actor=actor, reason=reason, at=at
+            )
+
+    def audit(self, actor: str, action: str, detail: dict[str, Any], at: dt.datetime) -> None:
+        """Append an entry to the audit log (``detail`` is JSON: Any values)."""
+        with self._session(write=True) as s:
+            _audit.write_audit(s, actor, action, detail, at)
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        """Return the latest audit entries, newest first."""
+        with self._session(write=False) as s:
+            return _audit.audit_log(s, limit)

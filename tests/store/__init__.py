@@ -1,0 +1,1 @@
+"""Tests of monitor.store against SQLite and PostgreSQL."""
