@@ -95,7 +95,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Scan the bundled synthetic examples: one clean aggregate file, one leaking export."""
+    """Run the daemon against a stand-in portal; with --offline, only scan the examples."""
+    if not args.offline:
+        from monitor.demo import run_demo  # lazy import: Scrapy and Twisted only for the demo
+
+        return run_demo()
     from monitor.scan import scan_file  # lazy import: keeps `leakmon --help` fast
 
     examples = resources.files("monitor") / "examples"
@@ -153,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.set_defaults(func=cmd_scan)
 
-    demo = sub.add_parser("demo", help="scan bundled synthetic examples (no setup needed)")
+    demo = sub.add_parser(
+        "demo", help="watch a stand-in portal on 127.0.0.1, publish a leak, show the page"
+    )
+    demo.add_argument(
+        "--offline",
+        action="store_true",
+        help="only scan the bundled example files (no daemon, no sockets)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     add_commands(sub)

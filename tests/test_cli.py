@@ -166,7 +166,7 @@ def test_bad_config_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_demo_shows_a_clean_file_and_a_critical_leak(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+    assert main(["demo", "--offline"]) == 0
     out = capsys.readouterr().out
     assert "ccw_permits_export.csv" in out
     assert "CRITICAL" in out

@@ -1,0 +1,294 @@
+"""The daemon: crawl hooks → isolated scans → findings lifecycle → durable alerts.
+
+Threads and why: the Twisted reactor (crawler) owns the main thread and must
+never block, so each downloaded file is scanned on a worker thread that drives
+an isolated scan process; the dispatcher delivers the outbox on its own thread;
+the health endpoint serves from another. The store is the only shared state,
+and it is transactional.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from monitor.alerts import AlertRouter
+from monitor.crawl import CrawlService, Validators
+from monitor.drift import compare_schemas, drift_finding
+from monitor.errors import StoreError
+from monitor.health import HealthServer
+from monitor.isolation import IsolatedScanner
+from monitor.metrics import Metrics
+from monitor.models import Finding, Severity, utcnow
+from monitor.notifiers import Dispatcher, build_notifiers
+from monitor.scheduler import run_reactor, stop_reactor
+from monitor.store import Store
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from monitor.config import Settings
+    from monitor.models import Alert, FetchedFile, FileReport
+
+__all__ = ["Daemon"]
+
+logger = logging.getLogger(__name__)
+
+#: Reader errors that mean "this file could not be checked": reported, never silent.
+_UNCHECKABLE = ("EncryptedFile", "FileTooLarge")
+
+
+class Daemon:
+    """Wires the crawler, scanner, store, notifiers and health endpoint together."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.store = Store(settings.storage.get_secret_value())
+        notifiers = build_notifiers(settings.notify)
+        self.router = AlertRouter(settings, active=set(notifiers))
+        self.scanner = IsolatedScanner(settings.scan)
+        self.pool = ThreadPoolExecutor(settings.scan_workers, thread_name_prefix="scan")
+        self.dispatcher = Dispatcher(self.store, notifiers, self.metrics)
+        self.crawl = CrawlService(settings, self, self.metrics)
+        self.health = HealthServer(settings.http.listen, self.metrics, self.readiness)
+        self._stop = threading.Event()
+        self._inflight: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Migrate the store, start every part, and block until SIGTERM or SIGINT."""
+        self.store.migrate()
+        self.refresh_gauges()
+        self.health.start()
+        sender = threading.Thread(
+            target=self.dispatcher.run_forever, args=(self._stop,), name="dispatch", daemon=True
+        )
+        sender.start()
+        try:
+            run_reactor(start=self.crawl.start, stop=self.crawl.stop)
+        finally:
+            self.shutdown()
+            sender.join(timeout=5)
+
+    def request_stop(self) -> None:
+        """Stop the daemon from another thread, as SIGTERM would."""
+        stop_reactor()
+
+    def shutdown(self) -> None:
+        """Stop accepting work; queued alerts stay in the durable outbox for the next start."""
+        self._stop.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.health.stop()
+        logger.info("leakmon stopped")
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Return whether the store answers and the crawler runs, with details."""
+        store_ok = self.store.ping()
+        crawling = self.crawl.running
+        ready = store_ok and crawling
+        self.metrics.ready.set(1 if ready else 0)
+        return ready, {
+            "store": "ok" if store_ok else "unreachable",
+            "crawler": "running" if crawling else "stopped",
+        }
+
+    # -- crawl hooks (reactor thread: never block) ---------------------------------------
+
+    def validators(self, url: str) -> Validators:
+        """Return the stored validators of a URL for a conditional GET."""
+        state = self.store.resource(url)
+        if state is None:
+            return Validators(None, None, None)
+        return Validators(state.etag, state.last_modified, state.sha256)
+
+    def on_file(self, fetched: FetchedFile) -> None:
+        """Queue a new or changed file for scanning (once per URL at a time)."""
+        with self._lock:
+            if fetched.url in self._inflight:
+                fetched.path.unlink(missing_ok=True)
+                return
+            self._inflight.add(fetched.url)
+        self.pool.submit(self._process, fetched)
+
+    def on_unchanged(self, target: str, url: str) -> None:
+        """Note that a file is still there and unchanged."""
+        self.pool.submit(self._touch, target, url)
+
+    def on_gone(self, target: str, url: str, status: int) -> None:
+        """A file answers 404/410: resolve its findings."""
+        self.pool.submit(self._gone, target, url, f"file removed (HTTP {status})")
+
+    def on_fetch_error(self, target: str, url: str, error: str) -> None:
+        """Log a failed download; a file that is too large becomes a finding that says so."""
+        logger.warning("fetch failed target=%s: %s", target, error)
+        if error.startswith("too large"):
+            self.pool.submit(self._too_large, target, url, error)
+
+    def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:
+        """After a complete poll, files no longer linked are gone."""
+        if ok:
+            self.pool.submit(self._unlinked, target, set(seen))
+
+    # -- worker threads ------------------------------------------------------------------
+
+    def _process(self, fetched: FetchedFile) -> None:
+        try:
+            self.store.touch_resource(
+                fetched.target,
+                fetched.url,
+                seen_at=fetched.fetched_at,
+                portal=fetched.portal,
+                dataset=fetched.dataset,
+            )
+            report = self.scanner.scan(
+                fetched.path, source=fetched.url, media_type=fetched.media_type
+            )
+            self._record(fetched, report)
+        except StoreError:
+            logger.exception(
+                "store unavailable while processing a file of target=%s", fetched.target
+            )
+        finally:
+            fetched.path.unlink(missing_ok=True)
+            with self._lock:
+                self._inflight.discard(fetched.url)
+
+    def _record(self, fetched: FetchedFile, report: FileReport) -> None:
+        target, url, at = fetched.target, fetched.url, utcnow()
+        outcome = "error" if report.error else "ok"
+        self.metrics.scans.labels(target, report.kind, outcome).inc()
+        self.metrics.scan_duration.labels(target).observe(report.seconds)
+        self.store.record_scan(
+            url,
+            sha256=fetched.sha256,
+            report_kind=report.kind,
+            rows=report.rows,
+            tables=report.tables,
+            error=report.error,
+            seconds=report.seconds,
+            at=at,
+        )
+        findings = list(report.findings)
+        if report.error:
+            self.metrics.scan_errors.labels(target).inc()
+            if report.error.split(":")[0] in _UNCHECKABLE:
+                findings.append(
+                    Finding(
+                        file=url,
+                        table=None,
+                        column=None,
+                        entity="FILE_LIMIT",
+                        severity=Severity.MEDIUM,
+                        score=1.0,
+                        matched=0,
+                        scanned=0,
+                        reason=f"The file could not be fully checked: {report.error}.",
+                    )
+                )
+            elif not findings and not report.schemas:
+                # Unreadable this time: keep what we knew rather than resolve on a glitch.
+                return
+        findings += self._drift(url, report, at)
+        first_seen = fetched.first_seen or fetched.fetched_at
+        self._apply(target, url, findings, first_seen)
+        # Validators last: a crash before this line re-fetches and rescans the file.
+        self.store.record_fetch(
+            url,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            sha256=fetched.sha256,
+            size=fetched.size,
+            at=at,
+        )
+        self.metrics.bytes_downloaded.labels(target).inc(fetched.size)
+
+    def _drift(self, url: str, report: FileReport, at: dt.datetime) -> list[Finding]:
+        out = []
+        for schema in report.schemas:
+            self.store.observed_schema(url, schema, at)
+            baseline = self.store.baseline(url, schema.table)
+            if baseline is None:
+                self.store.set_baseline(
+                    url, schema, at=at, actor="leakmon", reason="first version seen"
+                )
+                continue
+            finding = drift_finding(url, compare_schemas(baseline, schema), schema)
+            if finding is not None:
+                out.append(finding)
+        return out
+
+    def _apply(
+        self, target: str, url: str, findings: list[Finding], first_seen: dt.datetime | None
+    ) -> None:
+        alerts = self.store.apply_findings(target, url, findings, utcnow(), self.router)
+        self._after_alerts(target, alerts, first_seen)
+
+    def _after_alerts(
+        self, target: str, alerts: list[Alert], first_seen: dt.datetime | None
+    ) -> None:
+        for alert in alerts:
+            if alert.event == "opened":
+                self.metrics.findings.labels(
+                    target, alert.entities[0] if alert.entities else "", str(alert.severity)
+                ).inc()
+                if first_seen is not None:
+                    delay = (alert.occurred_at - first_seen).total_seconds()
+                    self.metrics.time_to_alert.labels(target).observe(max(0.0, delay))
+        if alerts:
+            self.dispatcher.wake()
+        self.refresh_gauges()
+
+    def _too_large(self, target: str, url: str, error: str) -> None:
+        """Say that a file could not be checked, without resolving what was found before."""
+        known = [
+            f for f in self.store.findings(open_only=True, target=target) if f.resource_url == url
+        ]
+        if known:
+            return  # the file is already flagged; an unreadable new version changes nothing
+        self.store.touch_resource(target, url, seen_at=utcnow())
+        finding = Finding(
+            file=url,
+            table=None,
+            column=None,
+            entity="FILE_LIMIT",
+            severity=Severity.MEDIUM,
+            score=1.0,
+            matched=0,
+            scanned=0,
+            reason=f"The file could not be checked: {error}.",
+        )
+        self._apply(target, url, [finding], None)
+
+    def _touch(self, target: str, url: str) -> None:
+        self.store.touch_resource(target, url, seen_at=utcnow())
+
+    def _gone(self, target: str, url: str, reason: str) -> None:
+        at = utcnow()
+        alerts = self.store.resolve_resource(target, url, at, self.router, reason=reason)
+        self.store.mark_gone(url, at)
+        self._after_alerts(target, alerts, None)
+
+    def _unlinked(self, target: str, seen: set[str]) -> None:
+        for state in self.store.resources(target):
+            if state.url not in seen:
+                self._gone(target, state.url, "file no longer linked from the portal")
+        self.metrics.watched_files.labels(target).set(len(seen))
+
+    def refresh_gauges(self) -> None:
+        """Recompute the open-findings gauge from the store (the source of truth)."""
+        started = time.monotonic()
+        counts = self.store.open_counts()
+        self.metrics.open_findings.clear()
+        for target in {t.name for t in self.settings.targets} | {t for t, _ in counts}:
+            for severity in Severity:
+                self.metrics.open_findings.labels(target, str(severity)).set(
+                    counts.get((target, severity), 0)
+                )
+        self.metrics.outbox_depth.set(self.store.outbox_depth())
+        logger.debug("gauges refreshed in %.3f s", time.monotonic() - started)
