@@ -1,4 +1,4 @@
-"""Delivery through the real store: an endpoint down for ten minutes gets every event afterwards, once, in order."""
+"""Delivery through the real store: a receiver down ten minutes gets every event, once, in order."""
 
 from __future__ import annotations
 
