@@ -1,0 +1,54 @@
+"""Bound how many HTTP requests one poll of a target may send."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import IgnoreRequest
+
+from monitor.crawl.outcomes import BUDGET_EXHAUSTED
+from monitor.crawl.poll import state_of
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+    from monitor.crawl.poll import PollState
+
+__all__ = ["RequestBudget"]
+
+logger = logging.getLogger(__name__)
+
+
+class RequestBudget:
+    """Drop requests past ``max_requests_per_poll``; the poll then counts as incomplete.
+
+    It sits innermost among the downloader middlewares, so it counts what goes on
+    the wire (pages, files, robots.txt, retries and redirects), not what robots.txt
+    or the offsite filter refused. Unlike ``CLOSESPIDER_PAGECOUNT`` it lets the
+    downloads already running finish, so no file is cut off half-way.
+    """
+
+    def __init__(self, state: PollState) -> None:
+        self.state = state
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequestBudget:
+        """Build the budget on the crawler's poll state."""
+        return cls(state_of(crawler))
+
+    def process_request(self, request: Request) -> None:
+        """Count a request, or drop it when the budget is spent."""
+        state = self.state
+        if state.requests >= state.budget:
+            if not state.budget_exhausted:
+                logger.warning(
+                    "target=%s: %d requests sent, the poll's budget (crawl.max_requests_per_poll);"
+                    " the rest of the portal is skipped this time",
+                    state.target,
+                    state.budget,
+                )
+            state.budget_exhausted = True
+            raise IgnoreRequest(BUDGET_EXHAUSTED)
+        state.requests += 1

@@ -1,0 +1,120 @@
+"""Turn leakmon's crawl configuration and one target into Scrapy settings: polite and bounded."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import tldextract
+
+if TYPE_CHECKING:
+    from monitor.config import CrawlConfig, TargetConfig
+
+__all__ = ["allowed_domains", "depth_limit", "robots_token", "scrapy_settings"]
+
+_MIB = 1024 * 1024
+
+#: Spiders live in the top-level ``spiders`` package, one per portal kind (its ``name``).
+SPIDER_MODULES = ["spiders"]
+
+
+@functools.cache
+def _extract() -> tldextract.TLDExtract:
+    # The bundled public-suffix list only: never fetch one from the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def allowed_domains(target: TargetConfig) -> list[str]:
+    """Return the domains a target's crawl may visit (subdomains included).
+
+    The configured list when there is one; otherwise each start URL's registered
+    domain (``data.city.gov`` gives ``city.gov``), or its host when it has none
+    (an IP address, ``localhost``).
+    """
+    if target.allowed_domains is not None:
+        return [d.lower().strip(".") for d in target.allowed_domains]
+    out: list[str] = []
+    for url in target.start_urls:
+        host = (urlsplit(url).hostname or "").lower()
+        domain = host if _is_ip(host) else _extract()(host).top_domain_under_public_suffix
+        domain = domain or host
+        if domain and domain not in out:
+            out.append(domain)
+    return out
+
+
+def depth_limit(crawl: CrawlConfig, target: TargetConfig) -> int:
+    """Return Scrapy's ``DEPTH_LIMIT`` for a target's ``max_depth`` (link hops from a start URL).
+
+    Scrapy reads 0 as "no limit", so ``max_depth: 0`` (start pages only) becomes -1,
+    which drops every followed link and keeps the start requests.
+    """
+    depth = target.max_depth if target.max_depth is not None else crawl.max_depth
+    return depth if depth > 0 else -1
+
+
+def robots_token(user_agent: str) -> str:
+    """Return the product token robots.txt rules name (``leakmon`` for ``leakmon/0.1 (+...)``)."""
+    return user_agent.split("/", 1)[0].split()[0] if user_agent.strip() else "leakmon"
+
+
+def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
+    """Return the Scrapy settings of one poll of ``target`` (Any: Scrapy's values are mixed)."""
+    return {
+        "BOT_NAME": "leakmon",
+        "SPIDER_MODULES": SPIDER_MODULES,
+        # Honest and polite: who we are, what robots.txt allows, adaptive delays.
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
+        "ROBOTSTXT_USER_AGENT": robots_token(crawl.user_agent),
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        # Each poll is a new crawler, so AutoThrottle starts over: begin at 1 s, not 5 s.
+        "AUTOTHROTTLE_START_DELAY": 1.0,
+        "CONCURRENT_REQUESTS": crawl.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests,
+        # Bounded: time, size, depth. The request budget is RequestBudget's job.
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.download_max_mb * _MIB,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DEPTH_LIMIT": depth_limit(crawl, target),
+        # Breadth first: index pages before the deep ones, so a spent budget loses the least.
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        # No listening ports, no files: the telnet console and the remote-control
+        # HTTP server (which runs Python code it is sent) are off.
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "JOBDIR": None,
+        "FEEDS": {},
+        # Logs go through Python logging (monitor.logs configures it); no Scrapy
+        # log file or handler, no stats dump per poll (CrawlService logs a summary).
+        "LOG_FILE": None,
+        "LOG_STDOUT": False,
+        "STATS_DUMP": False,
+        # Use whichever reactor the process installed (monitor.scheduler's default,
+        # or asyncio's): the crawler needs no asyncio-only feature.
+        "TWISTED_REACTOR": None,
+        "ITEM_PIPELINES": {"monitor.crawl.fetch.FetchPipeline": 100},
+        "DOWNLOADER_MIDDLEWARES": {
+            "monitor.crawl.guard.PollGuard": 10,
+            "monitor.crawl.statuses.StatusMetrics": 980,
+            "monitor.crawl.budget.RequestBudget": 990,
+        },
+        "EXTENSIONS": {
+            "monitor.crawl.probe.HeadersProbe": 100,
+            "scrapy.extensions.telnet.TelnetConsole": None,
+            "scrapy.extensions.remote_control.RemoteControl": None,
+        },
+    }
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
