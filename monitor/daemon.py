@@ -206,7 +206,6 @@ class Daemon:
             size=fetched.size,
             at=at,
         )
-        self.metrics.bytes_downloaded.labels(target).inc(fetched.size)
 
     def _drift(self, url: str, report: FileReport, at: dt.datetime) -> list[Finding]:
         out = []

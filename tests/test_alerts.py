@@ -14,21 +14,38 @@ URL = "https://portal.example.gov/files/officer_roster_2024.csv"
 
 
 def _settings(**extra: object) -> Settings:
-    return Settings.model_validate({
-        "notify": [
-            {"name": "pager", "kind": "pagerduty", "min_severity": "critical"},
-            {"name": "chat", "kind": "slack", "min_severity": "medium"},
-        ],
-        "allow": [{"target": "ca", "resource": "*/officer_roster*.csv", "column": "name",
-                   "entity": "PERSON", "reason": "published by law",
-                   "expires": "2027-01-01"}],
-        **extra,
-    })
+    return Settings.model_validate(
+        {
+            "notify": [
+                {"name": "pager", "kind": "pagerduty", "min_severity": "critical"},
+                {"name": "chat", "kind": "slack", "min_severity": "medium"},
+            ],
+            "allow": [
+                {
+                    "target": "ca",
+                    "resource": "*/officer_roster*.csv",
+                    "column": "name",
+                    "entity": "PERSON",
+                    "reason": "published by law",
+                    "expires": "2027-01-01",
+                }
+            ],
+            **extra,
+        }
+    )
 
 
 def _finding(column: str = "name", entity: str = "PERSON") -> Finding:
-    return Finding(file=URL, table=None, column=column, entity=entity,
-                   severity=Severity.HIGH, score=0.9, matched=10, scanned=10)
+    return Finding(
+        file=URL,
+        table=None,
+        column=column,
+        entity=entity,
+        severity=Severity.HIGH,
+        score=0.9,
+        matched=10,
+        scanned=10,
+    )
 
 
 def _clock(day: str) -> dt.datetime:
@@ -62,15 +79,31 @@ def test_expired_rule_no_longer_allows() -> None:
 
 
 def _alert(severity: Severity) -> Alert:
-    return Alert(event="opened", key="k", severity=severity, target="ca", resource_url=URL,
-                 table=None, columns=("name",), entities=("PERSON",), evidence=(), reason="r",
-                 matched=1, occurred_at=_clock("2026-06-01"))
+    return Alert(
+        event="opened",
+        key="k",
+        severity=severity,
+        target="ca",
+        resource_url=URL,
+        table=None,
+        columns=("name",),
+        entities=("PERSON",),
+        evidence=(),
+        reason="r",
+        matched=1,
+        occurred_at=_clock("2026-06-01"),
+    )
 
 
-@pytest.mark.parametrize(("severity", "expected"), [
-    (Severity.LOW, []), (Severity.MEDIUM, ["chat"]), (Severity.HIGH, ["chat"]),
-    (Severity.CRITICAL, ["pager", "chat"]),
-])
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        (Severity.LOW, []),
+        (Severity.MEDIUM, ["chat"]),
+        (Severity.HIGH, ["chat"]),
+        (Severity.CRITICAL, ["pager", "chat"]),
+    ],
+)
 def test_recipients_follow_min_severity(severity: Severity, expected: list[str]) -> None:
     assert sorted(AlertRouter(_settings()).recipients(_alert(severity))) == sorted(expected)
 

@@ -14,8 +14,16 @@ from tests import synthetic
 if TYPE_CHECKING:
     from pathlib import Path
 
-AGG = TableSchema(None, (ColumnSchema("county", "text"), ColumnSchema("year", "number"),
-                         ColumnSchema("count", "number")), row_level=False, rows=100)
+AGG = TableSchema(
+    None,
+    (
+        ColumnSchema("county", "text"),
+        ColumnSchema("year", "number"),
+        ColumnSchema("count", "number"),
+    ),
+    row_level=False,
+    rows=100,
+)
 
 
 def _with(*extra: ColumnSchema, row_level: bool = False) -> TableSchema:
@@ -38,8 +46,11 @@ def test_new_column_of_names_is_high_drift() -> None:
 
 
 def test_names_with_birth_dates_added_is_critical() -> None:
-    current = _with(ColumnSchema("name", "text", "PERSON"),
-                    ColumnSchema("dob", "date", "DATE_OF_BIRTH"), row_level=True)
+    current = _with(
+        ColumnSchema("name", "text", "PERSON"),
+        ColumnSchema("dob", "date", "DATE_OF_BIRTH"),
+        row_level=True,
+    )
     finding = drift_finding("f.csv", compare_schemas(AGG, current), current)
     assert finding is not None
     assert finding.severity is Severity.CRITICAL
@@ -59,7 +70,7 @@ def test_non_personal_changes_stay_below_high(current: TableSchema, severity: Se
 
 
 def test_same_position_and_type_is_a_rename() -> None:
-    current = TableSchema(None, (ColumnSchema("County", "text"),) + AGG.columns[1:], False)
+    current = TableSchema(None, (ColumnSchema("County", "text"), *AGG.columns[1:]), False)
     drift = compare_schemas(AGG, current)
     assert drift.renamed == (("county", "County"),)
     assert drift.added == drift.removed == ()
