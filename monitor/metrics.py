@@ -94,6 +94,19 @@ class Metrics:
         self.watched_files = Gauge(
             "leakmon_watched_files", "Files known per target (not gone).", ["target"], registry=r
         )
+        self.catalogue_walked = Gauge(
+            "leakmon_catalogue_datasets_walked",
+            "Datasets of a catalogue walked so far in the current pass (large catalogues are "
+            "walked across several polls).",
+            ["target", "kind"],
+            registry=r,
+        )
+        self.catalogue_size = Gauge(
+            "leakmon_catalogue_datasets",
+            "Datasets a catalogue reports in total.",
+            ["target", "kind"],
+            registry=r,
+        )
         self.ready = Gauge(
             "leakmon_ready", "1 when the store is reachable and the crawler runs.", registry=r
         )
