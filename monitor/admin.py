@@ -130,6 +130,45 @@ def cmd_baseline_accept(args: argparse.Namespace) -> int:
     return 0 if count else 1
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Print what leakmon would watch at a URL: the portal kind and its files, unfetched."""
+    from monitor.config import Settings
+    from monitor.crawl.discover import discover  # lazy import: Scrapy only for this command
+
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
+    settings = load_settings(args.config) if args.config else Settings()
+    found = discover(settings, args.url, args.kind)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "url": found.url,
+                    "kind": found.kind,
+                    "evidence": found.evidence,
+                    "incomplete": found.incomplete,
+                    "files": [f.__dict__ for f in found.files],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"{found.url}: portal kind {found.kind}" + ("" if args.kind else " (detected)"))
+    for clue in found.evidence.values():
+        print(f"  evidence: {clue}")
+    print(f"{len(found.files)} file(s) would be watched:")
+    for f in found.files:
+        label = " / ".join(x for x in (f.dataset, f.title) if x)
+        print(f"  {f.url}" + (f"  [{label}]" if label else ""))
+    if found.incomplete:
+        print(f"note: the crawl was incomplete: {found.incomplete}")
+    print(
+        "\nTarget configuration:\n"
+        f'  - name: my-portal\n    start_urls: ["{found.url}"]\n    kind: {found.kind}\n'
+        "    every: 5m"
+    )
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Add the operator subcommands to the ``leakmon`` parser."""
 
@@ -160,6 +199,15 @@ def add_commands(sub: Any) -> None:
     findings.add_argument("--target", default=None)
     findings.add_argument("--format", choices=("text", "json"), default="text")
     findings.set_defaults(func=cmd_findings)
+
+    disc = sub.add_parser("discover", help="show the portal kind and files leakmon would watch")
+    disc.add_argument("url")
+    disc.add_argument("--kind", default=None, help="skip detection (html, ckan, socrata, ...)")
+    disc.add_argument(
+        "--config", "-c", type=Path, default=None, help="use this config's crawl settings"
+    )
+    disc.add_argument("--format", choices=("text", "json"), default="text")
+    disc.set_defaults(func=cmd_discover)
 
     baseline = sub.add_parser("baseline", help="schema baselines")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
