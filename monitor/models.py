@@ -382,6 +382,8 @@ class Alert:
         occurred_at: when the transition happened (UTC).
         sequence: per-finding event number, so receivers can order events.
         link: a link back to the finding, when a base URL is configured.
+        portal: the portal kind that found the file (``html``, ``ckan``, ``tableau``...).
+        dataset: the dataset, workbook or layer the file belongs to, when known.
     """
 
     event: str
@@ -398,6 +400,8 @@ class Alert:
     occurred_at: dt.datetime
     sequence: int = 1
     link: str | None = None
+    portal: str | None = None
+    dataset: str | None = None
 
     def __post_init__(self) -> None:
         if self.event not in ("opened", "resolved"):
@@ -422,4 +426,6 @@ class Alert:
             "occurred_at": self.occurred_at.isoformat(),
             "sequence": self.sequence,
             "link": self.link,
+            "portal": self.portal,
+            "dataset": self.dataset,
         }

@@ -132,6 +132,8 @@ class PagerDutyNotifier:
                 "class": ",".join(alert.entities) or "personal-data",
                 "custom_details": {
                     "resource_url": alert.resource_url,
+                    "portal": alert.portal,
+                    "dataset": alert.dataset,
                     "table": alert.table,
                     "columns": list(alert.columns),
                     "entities": list(alert.entities),

@@ -127,7 +127,14 @@ class SlackNotifier:
                 "type": "section",
                 "fields": [{"type": "mrkdwn", "text": _cut(f, _FIELD_CHARS)} for f in facts],
             },
-            _section(f"*File*\n{_link(alert.resource_url, file_name)}"),
+            _section(
+                f"*File*\n{_link(alert.resource_url, file_name)}"
+                + (
+                    f"\n{_escape(alert.portal)} · {_escape(alert.dataset)}"
+                    if alert.portal and alert.dataset
+                    else ""
+                )
+            ),
             _section(f"*Evidence (masked)*\n{_codes(alert.evidence)}"),
         ]
         if alert.reason:

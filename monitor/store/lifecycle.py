@@ -46,7 +46,7 @@ from monitor.models import Alert, Severity
 from monitor.store.audit import write_audit
 from monitor.store.outbox import enqueue
 from monitor.store.resources import ensure_resource, find_resource
-from monitor.store.schema import EventRow, FindingRow
+from monitor.store.schema import EventRow, FindingRow, ResourceRow
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -256,6 +256,7 @@ def _event(
     )
     if alert_event is None:
         return []
+    resource = session.get(ResourceRow, row.resource_id)
     alert = Alert(
         event=alert_event,
         key=row.key,
@@ -271,6 +272,8 @@ def _event(
         occurred_at=at,
         sequence=row.sequence,
         link=router.link(row.key),
+        portal=resource.portal if resource is not None else None,
+        dataset=resource.dataset if resource is not None else None,
     )
     for notifier in dict.fromkeys(router.recipients(alert)):
         enqueue(session, notifier, row.id, alert, at)

@@ -152,6 +152,8 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
         occurred_at=dt.datetime.fromisoformat(str(data["occurred_at"])).astimezone(dt.UTC),
         sequence=int(data.get("sequence") or 1),
         link=str(data["link"]) if data.get("link") is not None else None,
+        portal=str(data["portal"]) if data.get("portal") is not None else None,
+        dataset=str(data["dataset"]) if data.get("dataset") is not None else None,
     )
 
 

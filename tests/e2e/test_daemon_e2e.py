@@ -137,6 +137,7 @@ def test_leaking_csv_is_paged_within_30_seconds(world: dict) -> None:
         b["severity"] == "critical" for b in bodies
     )
     assert all(b["resource_url"].endswith("/data/permits_export.csv") for b in bodies)
+    assert all(b["portal"] == "html" and b["dataset"] for b in bodies)  # provenance
     raw = {c.strip('"') for line in leak.read_text().splitlines()[1:50] for c in line.split(",")}
     text = json.dumps(bodies)
     assert not [v for v in raw if len(v) > 4 and v in text]
