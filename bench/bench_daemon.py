@@ -125,16 +125,26 @@ def latency(tmp: Path, every: float, trials: int, leak: bytes) -> list[float]:
     return results
 
 
-def _tree_cpu_rss(proc: psutil.Process) -> tuple[float, int]:
-    cpu, rss = 0.0, 0
+def _tree_cpu_rss(proc: psutil.Process) -> tuple[float, int, int, int]:
+    """Return CPU seconds, RSS sum, PSS sum and the daemon's own RSS for the process tree.
+
+    The RSS sum counts the pages the forkserver shares with the daemon and with
+    scan workers once per process; the PSS sum splits them, so it is what the
+    tree really costs.
+    """
+    cpu, rss, pss, own = 0.0, 0, 0, 0
     for p in (proc, *proc.children(recursive=True)):
         try:
             t = p.cpu_times()
             cpu += t.user + t.system
-            rss += p.memory_info().rss
+            info = p.memory_full_info()
+            rss += info.rss
+            pss += info.pss
+            if p.pid == proc.pid:
+                own = info.rss
         except psutil.NoSuchProcess:
             continue
-    return cpu, rss
+    return cpu, rss, pss, own
 
 
 def idle_cost(tmp: Path, files: int, window_polls: int, every: float = 60.0) -> dict[str, float]:
@@ -154,14 +164,14 @@ def idle_cost(tmp: Path, files: int, window_polls: int, every: float = 60.0) -> 
             time.sleep(1)
         time.sleep(every)  # let the scans of the first poll drain
         start_requests = len(portal.requests)
-        cpu0, _ = _tree_cpu_rss(proc)
+        cpu0 = _tree_cpu_rss(proc)[0]
         started = time.monotonic()
-        peak = 0
+        peak = [0, 0, 0]
         while time.monotonic() - started < window_polls * every:
-            _, rss = _tree_cpu_rss(proc)
-            peak = max(peak, rss)
+            _, rss, pss, own = _tree_cpu_rss(proc)
+            peak = [max(peak[0], rss), max(peak[1], pss), max(peak[2], own)]
             time.sleep(0.5)
-        cpu1, _ = _tree_cpu_rss(proc)
+        cpu1 = _tree_cpu_rss(proc)[0]
         wall = time.monotonic() - started
         requests = len(portal.requests) - start_requests
     finally:

@@ -58,6 +58,11 @@ class Daemon:
         self._stop = threading.Event()
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
+        # Read on the reactor thread for every linked file of every poll: kept in memory
+        # (the store is written first, so a restart only re-reads it).
+        self._validators: dict[str, Validators] = {}
+        # Unchanged files are recorded once per poll, in one transaction, not one per file.
+        self._unchanged: dict[str, set[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -102,10 +107,16 @@ class Daemon:
 
     def validators(self, url: str) -> Validators:
         """Return the stored validators of a URL for a conditional GET."""
+        cached = self._validators.get(url)
+        if cached is not None:
+            return cached
         state = self.store.resource(url)
         if state is None:
             return Validators(None, None, None)
-        return Validators(state.etag, state.last_modified, state.sha256)
+        found = Validators(state.etag, state.last_modified, state.sha256)
+        if state.sha256 is not None:
+            self._validators[url] = found
+        return found
 
     def on_file(self, fetched: FetchedFile) -> None:
         """Queue a new or changed file for scanning (once per URL at a time)."""
@@ -117,8 +128,9 @@ class Daemon:
         self.pool.submit(self._process, fetched)
 
     def on_unchanged(self, target: str, url: str) -> None:
-        """Note that a file is still there and unchanged."""
-        self.pool.submit(self._touch, target, url)
+        """Note that a file is still there and unchanged (recorded when the poll ends)."""
+        with self._lock:
+            self._unchanged.setdefault(target, set()).add(url)
 
     def on_gone(self, target: str, url: str, status: int) -> None:
         """A file answers 404/410: resolve its findings."""
@@ -131,7 +143,11 @@ class Daemon:
             self.pool.submit(self._too_large, target, url, error)
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:
-        """After a complete poll, files no longer linked are gone."""
+        """Record the poll's unchanged files; after a complete poll, unlinked files are gone."""
+        with self._lock:
+            unchanged = self._unchanged.pop(target, set())
+        if unchanged:
+            self.pool.submit(self._touch_all, target, unchanged)
         if ok:
             self.pool.submit(self._unlinked, target, set(seen))
 
@@ -206,6 +222,7 @@ class Daemon:
             size=fetched.size,
             at=at,
         )
+        self._validators[url] = Validators(fetched.etag, fetched.last_modified, fetched.sha256)
 
     def _drift(self, url: str, report: FileReport, at: dt.datetime) -> list[Finding]:
         out = []
@@ -264,13 +281,14 @@ class Daemon:
         )
         self._apply(target, url, [finding], None)
 
-    def _touch(self, target: str, url: str) -> None:
-        self.store.touch_resource(target, url, seen_at=utcnow())
+    def _touch_all(self, target: str, urls: set[str]) -> None:
+        self.store.touch_resources(target, sorted(urls), seen_at=utcnow())
 
     def _gone(self, target: str, url: str, reason: str) -> None:
         at = utcnow()
         alerts = self.store.resolve_resource(target, url, at, self.router, reason=reason)
         self.store.mark_gone(url, at)
+        self._validators.pop(url, None)
         self._after_alerts(target, alerts, None)
 
     def _unlinked(self, target: str, seen: set[str]) -> None:

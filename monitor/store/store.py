@@ -22,7 +22,7 @@ from monitor.store.database import Database
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from monitor.models import Alert, Finding, Severity, TableSchema
@@ -114,6 +114,21 @@ class Store:
             return _resources.touch_resource(
                 s, target, url, seen_at=seen_at, portal=portal, dataset=dataset
             )
+
+    def touch_resources(self, target: str, urls: Iterable[str], *, seen_at: dt.datetime) -> int:
+        """Record that many files are still listed, in one transaction; return how many.
+
+        A poll of a large portal finds most files unchanged: one transaction per
+        poll instead of one per file keeps an idle daemon's cost flat.
+        """
+        count = 0
+        with self._session(write=True) as s:
+            for url in urls:
+                _resources.touch_resource(
+                    s, target, url, seen_at=seen_at, portal=None, dataset=None
+                )
+                count += 1
+        return count
 
     def record_fetch(
         self,

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from monitor.errors import StoreError
-from tests.store.fakes import TARGET, URL, minutes
+from tests.store.fakes import T0, TARGET, URL, minutes
 
 if TYPE_CHECKING:
     from monitor.store import Store
@@ -108,3 +108,13 @@ def test_mark_gone_of_unknown_url_does_nothing(store: Store) -> None:
 def test_naive_datetime_is_refused(store: Store) -> None:
     with pytest.raises((StoreError, ValueError), match="naive datetime"):
         store.touch_resource(TARGET, URL, seen_at=minutes(0).replace(tzinfo=None))
+
+
+def test_touch_resources_records_many_files_in_one_call(store: Store) -> None:
+    urls = [f"https://data.example.gov/files/t{i}.csv" for i in range(50)]
+    for url in urls:
+        store.touch_resource(TARGET, url, seen_at=T0)
+    assert store.touch_resources(TARGET, urls, seen_at=minutes(5)) == 50
+    states = store.resources(TARGET)
+    assert {s.url for s in states} == set(urls)
+    assert all(s.last_seen == minutes(5) and s.first_seen == T0 for s in states)
