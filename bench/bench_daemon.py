@@ -180,7 +180,9 @@ def idle_cost(tmp: Path, files: int, window_polls: int, every: float = 60.0) -> 
         receiver.stop()
     return {
         "cpu_share": (cpu1 - cpu0) / wall,
-        "peak_rss_mb": peak / 1e6,
+        "peak_rss_mb": peak[0] / 1e6,
+        "peak_pss_mb": peak[1] / 1e6,
+        "daemon_rss_mb": peak[2] / 1e6,
         "requests_per_poll": requests / (wall / every),
         "wall": wall,
     }
