@@ -222,8 +222,12 @@ def main() -> None:
             f"idle: {args.files} unchanged files every 60 s, over {cost['wall']:.0f} s: "
             f"CPU {cost['cpu_share']:.1%} of one core "
             f"[{'PASS' if cost['cpu_share'] < 0.10 else 'FAIL'} < 10%], "
-            f"peak RSS {cost['peak_rss_mb']:.0f} MB "
-            f"[{'PASS' if cost['peak_rss_mb'] < 300 else 'FAIL'} < 300 MB], "
+            f"memory: daemon process RSS {cost['daemon_rss_mb']:.0f} MB "
+            f"[{'PASS' if cost['daemon_rss_mb'] < 300 else 'FAIL'} < 300 MB], "
+            f"process tree PSS sum {cost['peak_pss_mb']:.0f} MB "
+            f"[{'PASS' if cost['peak_pss_mb'] < 300 else 'FAIL'} < 300 MB], "
+            f"tree RSS sum {cost['peak_rss_mb']:.0f} MB "
+            f"[{'PASS' if cost['peak_rss_mb'] < 300 else 'FAIL'} < 300 MB]; "
             f"{cost['requests_per_poll']:.0f} requests per poll",
             flush=True,
         )
