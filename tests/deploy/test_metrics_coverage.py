@@ -1,0 +1,261 @@
+"""Every metric the dashboard and the alert rules read is exported by the real daemon.
+
+One ``leakmon run`` process (SQLite in tmp_path) watches a stand-in portal on 127.0.0.1
+that publishes a clean file, a leaking file and a broken one, and pages a stand-in webhook
+receiver, so that every labelled metric family the deploy files use has series. Its
+/metrics is scraped and parsed, then checked against the names in the PromQL.
+
+The same running daemon is backed up the two ways deploy/README.md says (``sqlite3 .backup``
+and Python's ``sqlite3`` backup API) while it runs, and each copy is read back with
+``leakmon findings``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.standin import Portal, Receiver
+from tests import synthetic
+from tests.deploy.queries import dashboard_exprs, label_uses, metric_names, rule_exprs
+from tests.deploy.tools import DEPLOY, require_tool
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+POLL_SECONDS = 2
+#: A ZIP signature and nothing else: the spreadsheet reader fails on it (a scan error).
+BROKEN_XLSX = b"PK\x03\x04 not a workbook"
+#: What the issue says the dashboard and the rules must cover; guards the name extraction.
+EXPECTED = {
+    "leakmon_open_findings",
+    "leakmon_time_to_alert_seconds_bucket",
+    "leakmon_scans_total",
+    "leakmon_scan_errors_total",
+    "leakmon_fetches_total",
+    "leakmon_outbox_depth",
+    "leakmon_notifications_total",
+    "leakmon_last_successful_poll_timestamp_seconds",
+    "leakmon_watched_files",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310  (loopback only)
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+@dataclass
+class Scrape:
+    """What one /metrics answer exports, by sample name and by family name."""
+
+    samples: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> Scrape:
+        """Parse Prometheus text format."""
+        scrape = cls()
+        for family in text_string_to_metric_families(text):
+            scrape.samples[family.name] = scrape.samples.get(family.name, 0) + len(family.samples)
+            scrape.labels.setdefault(family.name, set())
+            for sample in family.samples:
+                scrape.samples[sample.name] = scrape.samples.get(sample.name, 0) + 1
+                scrape.labels.setdefault(sample.name, set()).update(sample.labels)
+                scrape.labels[family.name].update(sample.labels)
+        return scrape
+
+
+def _referenced() -> set[str]:
+    return metric_names(dashboard_exprs()) | metric_names(rule_exprs())
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("coverage")
+    portal, receiver = Portal().start(), Receiver().start()
+    portal.publish("counts.csv", synthetic.clean_aggregate_csv(tmp / "files").read_bytes())
+    leak = synthetic.ccw_applicants_csv(tmp / "files", rows=300)
+    portal.publish("permits_export.csv", leak.read_bytes())
+    portal.publish(
+        "roster.xlsx",
+        BROKEN_XLSX,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    port = _free_port()
+    config = tmp / "leakmon.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "storage": f"sqlite:///{tmp / 'state.db'}",
+                "http": {"listen": f"127.0.0.1:{port}"},
+                "targets": [
+                    {
+                        "name": "standin",
+                        "start_urls": [portal.url],
+                        "every": f"{POLL_SECONDS}s",
+                        "allowed_domains": ["127.0.0.1"],
+                    }
+                ],
+                "notify": [
+                    {"name": "hook", "kind": "webhook", "url": receiver.url, "min_severity": "high"}
+                ],
+                "crawl": {"autothrottle": False},
+            }
+        )
+    )
+    log_path = tmp / "daemon.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            yield {
+                "proc": proc,
+                "tmp": tmp,
+                "config": config,
+                "url": f"http://127.0.0.1:{port}",
+                "log": log_path,
+            }
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            portal.stop()
+            receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def scrape(daemon: dict[str, Any]) -> Scrape:
+    """Scrape /metrics until every referenced metric has a sample (60 s at most)."""
+    wanted = _referenced()
+    scraped = Scrape()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert daemon["proc"].poll() is None, daemon["log"].read_text()[-4000:]
+        status, text = _get(daemon["url"] + "/metrics")
+        if status == 200:
+            scraped = Scrape.parse(text)
+            if all(scraped.samples.get(name, 0) > 0 for name in wanted):
+                break
+        time.sleep(0.5)
+    return scraped
+
+
+def test_extraction_finds_the_metrics_the_issue_names() -> None:
+    assert _referenced() >= EXPECTED
+
+
+def test_every_referenced_metric_is_exported(scrape: Scrape) -> None:
+    missing = sorted(name for name in _referenced() if name not in scrape.samples)
+    assert missing == [], f"the deploy files read metrics leakmon does not export: {missing}"
+
+
+def test_every_referenced_metric_has_series(scrape: Scrape, daemon: dict[str, Any]) -> None:
+    empty = sorted(name for name in _referenced() if scrape.samples.get(name, 0) == 0)
+    assert empty == [], f"no series within 60 s for {empty}\n{daemon['log'].read_text()[-4000:]}"
+
+
+def test_every_label_the_queries_use_is_exported(scrape: Scrape) -> None:
+    """A misspelt label (`severty=`, `by (targte)`) would silently match nothing."""
+    wrong = []
+    for expr in dashboard_exprs() + rule_exprs():
+        for names, labels in label_uses(expr):
+            have = set().union(*(scrape.labels.get(n, set()) for n in names))
+            if labels - have:
+                wrong.append(f"{sorted(labels - have)} on {sorted(names)} in {expr.strip()}")
+    assert wrong == []
+
+
+#: deploy/README.md's two online-backup commands, with the paths they name.
+README_STATE, README_BACKUP = "/var/lib/leakmon/state.db", "/tmp/backup.db"
+PYTHON_BACKUP = (
+    f"import sqlite3; sqlite3.connect('{README_STATE}').backup(sqlite3.connect('{README_BACKUP}'))"
+)
+CLI_BACKUP = ".backup '{backup}'"
+
+
+def _backup_command(how: str, state: Path, backup: Path) -> list[str]:
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    if how == "sqlite3":
+        assert f'sqlite3 {README_STATE} ".backup ' in readme
+        return [require_tool("sqlite3"), str(state), CLI_BACKUP.format(backup=backup)]
+    assert PYTHON_BACKUP in readme
+    code = PYTHON_BACKUP.replace(README_STATE, str(state)).replace(README_BACKUP, str(backup))
+    return [sys.executable, "-c", code]
+
+
+@pytest.mark.parametrize("how", ["sqlite3", "python"])
+def test_online_backup_of_the_running_daemon_is_a_usable_store(
+    how: str, scrape: Scrape, daemon: dict[str, Any]
+) -> None:
+    """deploy/README.md's backup commands, run while the daemon writes, give a readable copy."""
+    assert scrape.samples.get("leakmon_findings_total", 0) > 0  # there is something to back up
+    assert daemon["proc"].poll() is None  # and the daemon is still writing
+    backup = daemon["tmp"] / f"backup-{how}.db"
+    done = subprocess.run(
+        _backup_command(how, daemon["tmp"] / "state.db", backup),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(backup) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    restored = daemon["tmp"] / f"restored-{how}.yaml"
+    config = json.loads(daemon["config"].read_text())
+    config["storage"] = f"sqlite:///{backup}"
+    restored.write_text(json.dumps(config))
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "findings",
+            "--config",
+            str(restored),
+            "--open",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    findings = json.loads(listed.stdout)
+    assert any(f["severity"] == "critical" and f["target"] == "standin" for f in findings)
