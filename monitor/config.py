@@ -143,6 +143,11 @@ class CrawlConfig(_Model):
     download_max_mb: int = Field(512, gt=0, description="bodies above this are not downloaded")
     max_depth: int = Field(3, ge=0, description="link hops from a start URL")
     max_requests_per_poll: int = Field(5000, gt=0, description="per target and poll")
+    max_datasets_per_poll: int = Field(
+        2000,
+        gt=0,
+        description="catalogue datasets walked per poll; larger catalogues take several polls",
+    )
     file_extensions: list[str] = Field(
         default_factory=lambda: [
             ".csv",
@@ -169,7 +174,11 @@ class TargetConfig(_Model):
     start_urls: list[str] = Field(min_length=1)
     every: Duration = Field(300.0, ge=1.0, description="poll interval: 30s, 5m, 1h")
     allowed_domains: list[str] | None = None
-    kind: str = Field("html", pattern=r"^[a-z][a-z0-9_]*$")
+    kind: str = Field(
+        "auto",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="html, ckan, socrata, arcgis, dcat, tableau; auto detects it",
+    )
     max_depth: int | None = Field(None, ge=0)
 
     @field_validator("start_urls")
@@ -217,7 +226,7 @@ class Settings(_Model):
     """The daemon's whole configuration."""
 
     storage: SecretStr = Field(
-        SecretStr("sqlite:///var/lib/leakmon/state.db"),
+        SecretStr("sqlite:////var/lib/leakmon/state.db"),
         description="SQLAlchemy URL; postgresql+psycopg://... in production",
     )
     http: HttpConfig = HttpConfig()

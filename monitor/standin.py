@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Portal", "ReceivedPost", "Receiver"]
+__all__ = ["Answer", "Portal", "ReceivedPost", "Receiver"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,18 @@ class _File:
     media_type: str
     etag: str
     modified: str
+
+
+@dataclass
+class Answer:
+    """What the portal answers to one GET; an ``etag`` makes it answer 304 when it matches."""
+
+    body: bytes
+    media_type: str
+    status: int = 200
+    etag: str | None = None
+    modified: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Portal:
@@ -102,20 +114,33 @@ class Portal:
             f"<body><h1>{html.escape(self.title)}</h1><ul>{links}</ul></body></html>"
         ).encode()
 
+    def route(self, path: str) -> Answer | None:
+        """Return what ``path`` (with its query) answers, ``None`` for 404; the lock is held.
+
+        Subclasses (portals with a catalogue API, in the tests) add their paths here.
+        """
+        if path in ("/", "/index.html"):
+            return Answer(self._index(), "text/html; charset=utf-8")
+        if path == "/robots.txt":
+            return Answer(b"User-agent: *\nAllow: /\n", "text/plain")
+        if path.startswith("/data/"):
+            return self.file(path[6:])
+        return None
+
+    def file(self, name: str) -> Answer | None:
+        """Return the answer for a published file, with its validators; the lock is held."""
+        f = self._files.get(name)
+        return None if f is None else Answer(f.body, f.media_type, etag=f.etag, modified=f.modified)
+
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
         conditional = bool(req.headers.get("If-None-Match") or req.headers.get("If-Modified-Since"))
         with self._lock:
             self.requests.append(("GET", req.path, conditional))
-            if req.path in ("/", "/index.html"):
-                body, media, etag, modified = self._index(), "text/html; charset=utf-8", None, None
-            elif req.path == "/robots.txt":
-                body, media, etag, modified = b"User-agent: *\nAllow: /\n", "text/plain", None, None
-            elif req.path.startswith("/data/") and req.path[6:] in self._files:
-                f = self._files[req.path[6:]]
-                body, media, etag, modified = f.body, f.media_type, f.etag, f.modified
-            else:
-                req.send_error(404)
-                return
+            answer = self.route(req.path)
+        if answer is None:
+            req.send_error(404)
+            return
+        etag, modified = answer.etag, answer.modified
         if etag and (
             req.headers.get("If-None-Match") == etag
             or req.headers.get("If-Modified-Since") == modified
@@ -124,14 +149,16 @@ class Portal:
             req.send_header("ETag", etag)
             req.end_headers()
             return
-        req.send_response(200)
-        req.send_header("Content-Type", media)
-        req.send_header("Content-Length", str(len(body)))
+        req.send_response(answer.status)
+        req.send_header("Content-Type", answer.media_type)
+        req.send_header("Content-Length", str(len(answer.body)))
         if etag and modified:
             req.send_header("ETag", etag)
             req.send_header("Last-Modified", modified)
+        for name, value in answer.headers.items():
+            req.send_header(name, value)
         req.end_headers()
-        req.wfile.write(body)
+        req.wfile.write(answer.body)
 
 
 @dataclass(frozen=True)

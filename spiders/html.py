@@ -2,46 +2,44 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
 import scrapy
+from scrapy import signals
 
-from monitor.crawl.items import DatasetItem
+from monitor.crawl.items import API_REQUEST, SAME_DEPTH, DatasetItem
+from spiders.links import (
+    DEFAULT_EXTENSIONS,
+    DOWNLOAD_SEGMENTS,
+    FORMAT_PARAMS,
+    attachment_name,
+    file_name,
+    is_asset,
+    is_data,
+    is_page,
+    linked_url,
+    on_domains,
+    page_title,
+    wanted_link,
+)
+from spiders.pagination import is_pagination
+from spiders.sitemaps import (
+    SitemapError,
+    in_scope,
+    is_sitemap_url,
+    read_sitemap,
+    robots_sitemaps,
+    scope_of,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator
 
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 __all__ = ["HtmlSpider"]
-
-#: The crawler passes ``crawl.file_extensions``; this is for running the spider alone.
-DEFAULT_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsm", ".ods")
-DEFAULT_EXTENSIONS += (".json", ".geojson", ".ndjson", ".jsonl", ".zip", ".pdf")
-
-#: Query parameters whose value names a file format (``?format=csv``, ``?_format=json``).
-FORMAT_PARAMS = frozenset(
-    {"format", "_format", "fmt", "filetype", "file_type", "outputformat", "output_format"}
-)
-#: Path segments that mark a download endpoint (``/api/download/v1/items/42/csv``).
-DOWNLOAD_SEGMENTS = frozenset({"download", "export"})
-#: Links to these are never followed: they are page furniture, not pages or data.
-ASSET_EXTENSIONS = frozenset(
-    {".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".bmp"}
-    | {".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3", ".mp4", ".webm", ".avi", ".mov"}
-)
-#: ``<link rel=...>`` values worth following; the rest are styles, icons and hints.
-LINK_RELS = frozenset({"alternate", "next", "prev", "previous", "enclosure", "describedby"})
-#: ``<link type=...>`` values that are feeds or search plug-ins, not pages or data.
-FEED_TYPES = frozenset(
-    {"application/rss+xml", "application/atom+xml", "application/opensearchdescription+xml"}
-)
-#: Response types that are page furniture when a followed link answers with them.
-ASSET_MEDIA: tuple[str, ...] = ("image/", "font/", "audio/", "video/", "text/css")
-ASSET_MEDIA += ("text/javascript", "application/javascript", "application/x-javascript")
-PAGE_MEDIA = frozenset({"text/html", "application/xhtml+xml"})
 
 
 class HtmlSpider(scrapy.Spider):
@@ -55,6 +53,14 @@ class HtmlSpider(scrapy.Spider):
     attachment, is a data file too. The spider never downloads a file itself:
     it yields a ``DatasetItem`` per file URL, once per poll, and the crawler's
     fetch step does the rest. Depth and robots.txt are the crawler's settings.
+
+    Sitemaps are read where the site declares them: ``Sitemap:`` lines of the
+    robots.txt the crawler fetches anyway, ``<link rel="sitemap">``, or a start
+    URL named ``sitemap*.xml[.gz]``. Their files are reported and their pages
+    followed as if linked from a start page, when they lie under a start URL's
+    directory. A link to another page of the same listing (``rel=next``, "Next",
+    "›", ``?page=3``, ``/page/3/``) is followed without counting as a hop, so a
+    long catalogue is read to its end within the request budget.
 
     Args:
         target: the configured target's name, copied into every item.
@@ -81,11 +87,28 @@ class HtmlSpider(scrapy.Spider):
         self.file_extensions = tuple(e.lower() for e in file_extensions)
         self.reported: set[str] = set()
         self.offsite_files: set[str] = set()
+        #: What could not be read although the server answered (a sitemap that is not
+        #: one); the crawler reads it when the spider closes and calls the poll incomplete.
+        self.failures: list[str] = []
+        self._scopes = [scope_of(u) for u in self.start_urls]
+        self._declared: dict[str, list[str]] = {}  # host -> sitemaps robots.txt declares
+        self._sitemaps: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HtmlSpider:
+        """Build the spider and listen for the robots.txt answers the crawler fetches."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.robots_received, signal=signals.response_received)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        """Request each start URL as a page."""
+        """Request each start URL as a page, or as a sitemap when it is named like one."""
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+            if is_sitemap_url(url):
+                self._sitemaps.add(url)
+                yield self._sitemap_request(url)
+            else:
+                yield scrapy.Request(url, callback=self.parse, errback=self.failed)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[DatasetItem | scrapy.Request]:
         """Report the data files a page links to and follow its other links.
@@ -94,29 +117,69 @@ class HtmlSpider(scrapy.Spider):
         that led here, so a followed link that is a file keeps its page's context.
         """
         via: dict[str, str | None] = kwargs.get("via") or {}
-        if not _is_page(response):
-            if _is_data(response):
+        if not is_page(response):
+            if is_data(response):
                 yield from self._report(
-                    _linked_url(response),
-                    title=via.get("title") or _attachment_name(response),
+                    linked_url(response),
+                    title=via.get("title") or attachment_name(response),
                     dataset=via.get("dataset"),
                     referer=via.get("referer"),
                 )
             return
         if not hasattr(response, "css"):
             return
-        dataset = _page_title(response)
-        for url, text in self._links(response):
+        yield from self._declared_sitemaps(response)
+        dataset = page_title(response)
+        for url, text, pager in self._links(response):
             if not self._allowed(url):
                 if self._is_file(url):
                     self.offsite_files.add(url)
                 continue
             if self._is_file(url):
                 yield from self._report(url, title=text, dataset=dataset, referer=response.url)
-            elif not _is_asset(url):
+            elif not is_asset(url):
                 link = {"title": text, "dataset": dataset, "referer": response.url}
                 yield response.follow(
-                    url, callback=self.parse, errback=self.failed, cb_kwargs={"via": link}
+                    url,
+                    callback=self.parse,
+                    errback=self.failed,
+                    cb_kwargs={"via": link},
+                    meta={SAME_DEPTH: True} if pager else None,
+                )
+
+    def robots_received(self, response: Response, request: scrapy.Request) -> None:
+        """Note the sitemaps declared by a robots.txt the crawler fetched for its own rules."""
+        if not request.meta.get("dont_obey_robotstxt"):
+            return
+        if urlsplit(response.url).path != "/robots.txt" or not 200 <= response.status < 300:
+            return
+        host = (urlsplit(response.url).hostname or "").lower()
+        self._declared.setdefault(host, []).extend(robots_sitemaps(response.body, response.url))
+
+    def sitemap(self, response: Response) -> Iterator[DatasetItem | scrapy.Request]:
+        """Report the files a sitemap lists, follow its pages and the sitemaps it indexes."""
+        try:
+            index, urls = read_sitemap(response)
+        except SitemapError as exc:
+            self.failures.append(f"sitemap {response.url}: {exc}")
+            return
+        for url in urls:
+            if not (self._allowed(url) and in_scope(url, self._scopes)):
+                continue
+            if index:
+                if url not in self._sitemaps:
+                    self._sitemaps.add(url)
+                    yield self._sitemap_request(url)
+            elif self._is_file(url):
+                yield from self._report(url, title=None, dataset=None, referer=response.url)
+            elif not is_asset(url):
+                via = {"title": None, "dataset": None, "referer": response.url}
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse,
+                    errback=self.failed,
+                    cb_kwargs={"via": via},
+                    meta={SAME_DEPTH: True},
                 )
 
     def failed(self, failure: Any) -> None:  # Any: a Twisted Failure; spiders import only scrapy
@@ -135,10 +198,10 @@ class HtmlSpider(scrapy.Spider):
 
     # -- links ---------------------------------------------------------------------------
 
-    def _links(self, response: Response) -> Iterator[tuple[str, str | None]]:
-        """Yield (absolute URL without fragment, link text) for each http(s) link on a page."""
+    def _links(self, response: Response) -> Iterator[tuple[str, str | None, bool]]:
+        """Yield (absolute URL without fragment, link text, is a pager) per http(s) link."""
         for node in response.css("a[href], area[href], iframe[src], frame[src], link[href]"):
-            if node.xpath("name()").get() == "link" and not _wanted_link(node.attrib):
+            if node.xpath("name()").get() == "link" and not wanted_link(node.attrib):
                 continue
             href = (node.attrib.get("href") or node.attrib.get("src") or "").strip()
             if not href or href.startswith("#"):
@@ -147,7 +210,34 @@ class HtmlSpider(scrapy.Spider):
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             text = " ".join(" ".join(node.css("::text").getall()).split())
-            yield url, text or node.attrib.get("title") or node.attrib.get("alt") or _file_name(url)
+            label = text or node.attrib.get("aria-label") or node.attrib.get("title") or ""
+            pager = is_pagination(url, response.url, rel=node.attrib.get("rel", ""), label=label)
+            yield (
+                url,
+                text or node.attrib.get("title") or node.attrib.get("alt") or file_name(url),
+                pager,
+            )
+
+    def _declared_sitemaps(self, response: Response) -> Iterator[scrapy.Request]:
+        """Request the sitemaps declared for this page's host (robots.txt) or by the page."""
+        host = (urlsplit(response.url).hostname or "").lower()
+        declared = self._declared.pop(host, [])
+        hrefs = response.css('link[rel~="sitemap"]::attr(href)').getall()
+        declared += [urldefrag(response.urljoin(h.strip()))[0] for h in hrefs if h.strip()]
+        for url in declared:
+            if url not in self._sitemaps and self._allowed(url):
+                self._sitemaps.add(url)
+                yield self._sitemap_request(url)
+
+    def _sitemap_request(self, url: str) -> scrapy.Request:
+        # Read whole (XML or gzip), and a failure of it, a 404 included, makes the
+        # poll incomplete: pages it lists might be linked nowhere else.
+        return scrapy.Request(
+            url,
+            callback=self.sitemap,
+            errback=self.failed,
+            meta={API_REQUEST: True, SAME_DEPTH: True},
+        )
 
     def _is_file(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -163,10 +253,7 @@ class HtmlSpider(scrapy.Spider):
         return any(seg in DOWNLOAD_SEGMENTS for seg in path.split("/"))
 
     def _allowed(self, url: str) -> bool:
-        if not self.allowed_domains:
-            return True
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+        return on_domains(url, self.allowed_domains)
 
     def _report(
         self, url: str, *, title: str | None, dataset: str | None, referer: str | None
@@ -179,65 +266,6 @@ class HtmlSpider(scrapy.Spider):
             target=self.target,
             portal=self.name,
             dataset=dataset,
-            title=title or _file_name(url),
+            title=title or file_name(url),
             referer=referer,
         )
-
-
-def _is_page(response: Response) -> bool:
-    disposition = response.headers.get(b"Content-Disposition") or b""
-    if disposition.split(b";")[0].strip().lower() == b"attachment":
-        return False
-    media = _media_type(response)
-    if media is None:
-        return isinstance(response, scrapy.http.HtmlResponse)
-    return media in PAGE_MEDIA
-
-
-def _is_data(response: Response) -> bool:
-    disposition = response.headers.get(b"Content-Disposition") or b""
-    if disposition.split(b";")[0].strip().lower() == b"attachment":
-        return True
-    media = _media_type(response) or ""
-    return not media.startswith(ASSET_MEDIA)
-
-
-def _media_type(response: Response) -> str | None:
-    value = response.headers.get(b"Content-Type")
-    if not value:
-        return None
-    return value.split(b";")[0].strip().lower().decode("latin-1") or None
-
-
-def _linked_url(response: Response) -> str:
-    # The URL as linked, before redirects: it names the file across polls even when
-    # it redirects to a signed or versioned location.
-    redirects = response.meta.get("redirect_urls") if response.request is not None else None
-    return urldefrag(redirects[0] if redirects else response.url)[0]
-
-
-def _attachment_name(response: Response) -> str | None:
-    disposition = (response.headers.get(b"Content-Disposition") or b"").decode("latin-1")
-    for part in disposition.split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "filename" and value:
-            return value.strip().strip('"') or None
-    return None
-
-
-def _page_title(response: Response) -> str | None:
-    title = response.css("title::text").get() or response.css("h1 ::text").get() or ""
-    return " ".join(title.split()) or None
-
-
-def _file_name(url: str) -> str | None:
-    return PurePosixPath(urlsplit(url).path).name or None
-
-
-def _is_asset(url: str) -> bool:
-    return PurePosixPath(urlsplit(url).path.lower()).suffix in ASSET_EXTENSIONS
-
-
-def _wanted_link(attrib: dict[str, str]) -> bool:
-    rels = set((attrib.get("rel") or "").lower().split())
-    return bool(rels & LINK_RELS) and (attrib.get("type") or "").lower() not in FEED_TYPES

@@ -140,6 +140,8 @@ def _discover(settings: Settings, url: str, kind: str | None) -> Any:
         start_urls=[url],
         allowed_domains=allowed_domains(target),
         file_extensions=list(settings.crawl.file_extensions),
+        max_datasets=settings.crawl.max_datasets_per_poll,
+        max_requests=settings.crawl.max_requests_per_poll,
     )
     state.close_reason = state.close_reason or "finished"
     return Discovery(url, kind, evidence, tuple(found.values()), state.incomplete())

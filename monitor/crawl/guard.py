@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
+from monitor.crawl.items import API_REQUEST
 from monitor.crawl.outcomes import describe, is_page_request
 from monitor.crawl.poll import state_of
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
     from monitor.crawl.poll import PollState
 
@@ -27,7 +29,13 @@ class PollGuard:
     """Mark a poll incomplete when a start URL or a page fails, so no file is taken for gone.
 
     It sits outermost among the downloader middlewares, so it sees what is left
-    after retries and redirects: the final answer for each page.
+    after retries and redirects: the final answer for each page. A catalogue API
+    request (``API_REQUEST`` in its meta) counts as a start URL: a 404 there is
+    a missing part of the catalogue, not a page taken down. A status the spider
+    asked to handle itself (``handle_httpstatus_list``) is the spider's to judge:
+    it reports what it could not read in its ``failures``, read when it closes
+    with the rest of its walk (``PollState.take_walk``). A callback that raises
+    makes the poll incomplete too: that page's links were not all read.
     """
 
     def __init__(self, state: PollState) -> None:
@@ -38,19 +46,27 @@ class PollGuard:
         """Build the guard on the crawler's poll state and listen for the spider closing."""
         guard = cls(state_of(crawler))
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(guard.spider_error, signal=signals.spider_error)
         return guard
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Keep Scrapy's closing reason: only ``finished`` means the crawl ran out of links."""
+        """Keep Scrapy's closing reason (only ``finished`` means the crawl ran out of links)."""
         self.state.close_reason = reason
+        self.state.take_walk(spider)
+
+    def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+        """Record a page whose callback raised: what it linked was not all reported."""
+        self.state.page_failed(
+            response.url, f"the spider failed on it: {failure.getErrorMessage()}", start=False
+        )
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Record a page that answered with an error."""
-        if is_page_request(request):
+        if is_page_request(request) and not _handled(request, response.status):
             start = _is_start(request)
             status = response.status
             if not (200 <= status < 300 or (status in _GONE and not start)):
-                self.state.page_failed(request.url, f"HTTP {status}", start)
+                self.state.page_failed(request.url, f"HTTP {status}", start, _kind(request))
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -60,10 +76,21 @@ class PollGuard:
         start = _is_start(request)
         if isinstance(exception, IgnoreRequest) and not start:
             return
-        self.state.page_failed(request.url, describe(exception), start)
+        self.state.page_failed(request.url, describe(exception), start, _kind(request))
 
 
 def _is_start(request: Request) -> bool:
     # Scrapy's depth middleware gives every followed link a depth of 1 or more;
     # start requests (and their redirects and retries) carry none.
-    return not request.meta.get("depth")
+    return not request.meta.get("depth") or bool(request.meta.get(API_REQUEST))
+
+
+def _kind(request: Request) -> str | None:
+    return "API page" if request.meta.get(API_REQUEST) else None
+
+
+def _handled(request: Request, status: int) -> bool:
+    meta = request.meta
+    return bool(meta.get("handle_httpstatus_all")) or status in (
+        meta.get("handle_httpstatus_list") or ()
+    )

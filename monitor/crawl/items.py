@@ -1,10 +1,21 @@
-"""The one item spiders yield: a link to a data file, found on a portal page."""
+"""What spiders share with the crawler: the item they yield and the request meta keys they set."""
 
 from __future__ import annotations
 
 import scrapy
 
-__all__ = ["DatasetItem"]
+__all__ = ["API_REQUEST", "SAME_DEPTH", "DatasetItem"]
+
+#: Request meta key of a catalogue API request: the crawler reads its body whole
+#: (whatever its type) and counts any failure of it against the poll, a 404 included,
+#: as for a start URL: a missing part of the catalogue is not a page taken down.
+API_REQUEST = "leakmon_api"
+
+#: Request meta key: following this link is not a hop (the next page of a listing, a
+#: sitemap and the pages it lists). The request keeps its parent's depth (at least 1),
+#: so ``max_depth`` counts only links between pages; the request budget still bounds
+#: the walk, and ``max_depth: 0`` still stops it at the start URLs.
+SAME_DEPTH = "leakmon_same_depth"
 
 
 class DatasetItem(scrapy.Item):

@@ -40,6 +40,9 @@ class PollState:
         close_reason: Scrapy's reason for closing the spider (``finished`` is good).
         stopping: True when the service is shutting down.
         files: how file fetches ended, for the poll's summary line.
+        cursor: where this poll's catalogue walk started (``None``: at the beginning).
+        next_cursor: where the next poll's walk starts (``None``: at the beginning again).
+        progress: (datasets walked so far in this pass, datasets the catalogue reports).
     """
 
     target: str
@@ -56,17 +59,52 @@ class PollState:
     close_reason: str | None = None
     stopping: bool = False
     files: Counter[str] = field(default_factory=Counter)
+    cursor: str | None = None
+    next_cursor: str | None = None
+    progress: tuple[int, int] | None = None
 
-    def page_failed(self, url: str, why: str, start: bool) -> None:
+    def __post_init__(self) -> None:
+        # Until a spider says otherwise, a walk that made no progress resumes where it was.
+        if self.next_cursor is None:
+            self.next_cursor = self.cursor
+
+    def page_failed(self, url: str, why: str, start: bool, kind: str | None = None) -> None:
         """Record a page the crawl could not read, so the poll is not taken as complete."""
-        kind = "start URL" if start else "page"
+        kind = kind or ("start URL" if start else "page")
         self.failures.append(f"{kind} {url}: {why}")
         logger.warning(
             "target=%s %s failed, poll is incomplete: %s: %s", self.target, kind, url, why
         )
 
-    def incomplete(self) -> str | None:
-        """Return why the poll's ``seen`` cannot be trusted as complete, or ``None``."""
+    def take_walk(self, spider: object) -> None:
+        """Read what a catalogue spider says of its walk when it closes.
+
+        A spider that walks a catalogue across polls sets ``next_cursor`` (``str``
+        or ``None``), ``progress`` (two ints) and ``failures`` (lines saying what
+        it could not read, such as an API answer that is not JSON). A spider
+        without these attributes (``html``) leaves the state as it was.
+        """
+        if hasattr(spider, "next_cursor"):
+            after = getattr(spider, "next_cursor", None)
+            if after is not None and not isinstance(after, str):
+                logger.error(
+                    "target=%s: spider's next_cursor %r is not a string", self.target, after
+                )
+                after = None
+            self.next_cursor = after
+        progress = getattr(spider, "progress", None)
+        if (
+            isinstance(progress, tuple)
+            and len(progress) == 2
+            and all(isinstance(n, int) and n >= 0 for n in progress)
+        ):
+            self.progress = (progress[0], progress[1])
+        for why in getattr(spider, "failures", None) or ():
+            self.failures.append(str(why))
+            logger.warning("target=%s poll is incomplete: %s", self.target, why)
+
+    def problem(self) -> str | None:
+        """Return why the poll went wrong (stopped, budget, a failed page), or ``None``."""
         if self.stopping:
             return "the crawler was stopped"
         if self.budget_exhausted:
@@ -77,6 +115,39 @@ class PollState:
         if self.close_reason != "finished":
             return f"the crawl ended with reason {self.close_reason!r}"
         return None
+
+    def partial(self) -> str | None:
+        """Return why a healthy poll still saw only part of a catalogue, or ``None``.
+
+        A catalogue too large for one poll (``crawl.max_datasets_per_poll``) is
+        walked across several; a poll that started or stopped mid-walk has seen
+        only its share, so unseen files must not be taken as gone.
+        """
+        if self.cursor is None and self.next_cursor is None:
+            return None
+        walked = f": {self.progress[0]} of {self.progress[1]} datasets" if self.progress else ""
+        return f"the catalogue is walked across polls{walked}"
+
+    def incomplete(self) -> str | None:
+        """Return why the poll's ``seen`` cannot be trusted as complete, or ``None``."""
+        return self.problem() or self.partial()
+
+    def summary(self, elapsed: float) -> str:
+        """Return the poll's one-line summary for the log."""
+        why = self.incomplete()
+        if why is None:
+            verdict = "complete"
+        else:
+            verdict = "partial" if self.problem() is None else "INCOMPLETE"
+        files = ", ".join(f"{k}={v}" for k, v in sorted(self.files.items())) or "none fetched"
+        walk = (
+            f", {self.progress[0]} of {self.progress[1]} datasets walked" if self.progress else ""
+        )
+        return (
+            f"poll {verdict} in {elapsed:.1f} s: {self.requests} requests,"
+            f" {len(self.seen)} files linked ({files}){walk}"
+            + ("" if why is None else f"; unseen files are not taken as gone because {why}")
+        )
 
 
 _STATES: weakref.WeakKeyDictionary[Crawler, PollState] = weakref.WeakKeyDictionary()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import StopDownload
 
+from monitor.crawl.items import API_REQUEST
 from monitor.crawl.outcomes import is_page, is_page_request
 from monitor.crawl.poll import state_of
 
@@ -26,6 +27,8 @@ class HeadersProbe:
     empty body, yields a ``DatasetItem``, and the fetch step then downloads the
     file properly: conditionally, within the size limit, to a temporary file.
     Without this plugin the body would be downloaded twice, once into memory.
+    A catalogue API request (``API_REQUEST`` in its meta) is read whole: its JSON
+    is the page.
     """
 
     @classmethod
@@ -44,5 +47,5 @@ class HeadersProbe:
         Raises:
             StopDownload: with ``fail=False``, so the spider's callback runs.
         """
-        if is_page_request(request) and not is_page(headers):
+        if is_page_request(request) and not request.meta.get(API_REQUEST) and not is_page(headers):
             raise StopDownload(fail=False)

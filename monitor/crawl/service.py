@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 _MIN_GAP = 1.0
 #: File bodies downloading at once per poll, at most (each may hold max_bytes of memory).
 _MAX_PARALLEL_FILES = 4
+#: ``kind: auto`` (the default): detect the portal kind before the first poll.
+AUTO = "auto"
 
 
 class _DelayedCall(Protocol):
@@ -69,6 +71,17 @@ class CrawlService:
     ``_MIN_GAP`` after it ended, if it ran longer), so polls of one target never
     overlap; different targets poll concurrently.
 
+    A catalogue spider (``ckan``, ``dcat``, ``socrata``...) walks at most
+    ``crawl.max_datasets_per_poll`` datasets per poll: it gets ``cursor`` (where
+    the last poll stopped, ``None`` at first), ``max_datasets`` and
+    ``max_requests`` (the poll's request budget) as spider arguments, and sets
+    ``next_cursor`` (``None`` when the walk is through) and ``progress``
+    (datasets walked in this pass, datasets in the catalogue). The service keeps
+    each target's cursor in memory between polls and exports the progress as
+    ``leakmon_catalogue_datasets_walked`` / ``leakmon_catalogue_datasets``. A
+    poll that saw only part of a catalogue is not ``ok`` (unseen files are not
+    gone), though it counts as a successful poll if nothing failed.
+
     Args:
         settings: the daemon's settings; ``targets`` and ``crawl`` are used.
         hooks: the daemon's callbacks (reactor thread; they must not block).
@@ -93,9 +106,11 @@ class CrawlService:
         self._clock = clock
         self._targets: dict[str, TargetConfig] = {t.name: t for t in settings.targets}
         self._spiders = _spider_classes(settings.targets)
+        self._detected: dict[str, str] = {}
         self._runner: CrawlerRunner | None = None
         self._pending: dict[str, _DelayedCall] = {}
         self._active: dict[str, tuple[PollState, defer.Deferred[bool]]] = {}
+        self._cursors: dict[str, str | None] = {}
         self._started = False
         self._stopping = False
 
@@ -146,6 +161,9 @@ class CrawlService:
         target = self._targets[name]
         if name in self._active:
             raise RuntimeError(f"target {name!r} is already being polled")
+        if target.kind == AUTO and name not in self._detected:
+            return self._detect(name).addCallback(lambda _: self.poll(name))
+        kind = self._detected.get(name, target.kind)
         crawl = self._settings.crawl
         state = PollState(
             target=name,
@@ -155,8 +173,9 @@ class CrawlService:
             max_bytes=crawl.download_max_mb * 1024 * 1024,
             file_extensions=tuple(e.lower() for e in crawl.file_extensions),
             parallel_files=min(crawl.concurrent_requests, _MAX_PARALLEL_FILES),
+            cursor=self._cursors.get(name),
         )
-        crawler = Crawler(self._spiders[target.kind], scrapy_settings(crawl, target))
+        crawler = Crawler(self._spider(kind), scrapy_settings(crawl, target))
         attach(crawler, state)
         started = time.monotonic()
         crawled = self._runner_().crawl(
@@ -165,6 +184,9 @@ class CrawlService:
             start_urls=list(target.start_urls),
             allowed_domains=allowed_domains(target),
             file_extensions=list(crawl.file_extensions),
+            cursor=state.cursor,
+            max_datasets=crawl.max_datasets_per_poll,
+            max_requests=crawl.max_requests_per_poll,
         )
         d: defer.Deferred[bool] = crawled.addCallbacks(
             lambda _: True, self._crawl_failed, errbackArgs=(state,)
@@ -178,6 +200,41 @@ class CrawlService:
         return d.addBoth(forget)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _detect(self, name: str) -> defer.Deferred[str]:
+        """Find a target's portal kind once (``kind: auto``), before its first poll."""
+        from monitor.crawl.discover import detect_kind  # lazy import: avoids a cycle
+
+        target = self._targets[name]
+
+        def found(result: tuple[str, dict[str, str]]) -> str:
+            kind, evidence = result
+            self._detected[name] = kind
+            logger.info(
+                "target=%s detected portal kind %s (%s)",
+                name,
+                kind,
+                "; ".join(evidence.values()) or "no API answered: plain HTML",
+            )
+            return kind
+
+        def failed(failure: Failure) -> str:
+            logger.warning(
+                "target=%s kind detection failed, using html: %s", name, failure.getErrorMessage()
+            )
+            self._detected[name] = "html"
+            return "html"
+
+        d: defer.Deferred[str] = defer.maybeDeferred(
+            detect_kind, self._settings, target.start_urls[0]
+        )
+        return d.addCallbacks(found, failed)
+
+    def _spider(self, kind: str) -> type[Spider]:
+        """Return the spider class of a kind, loading a detected kind on first use."""
+        if kind not in self._spiders:
+            self._spiders[kind] = _loader().load(kind)
+        return self._spiders[kind]
 
     def _runner_(self) -> CrawlerRunner:
         # Built on first use: CrawlerRunner wants the reactor's process, not import time.
@@ -203,22 +260,16 @@ class CrawlService:
 
     def _finish(self, _: bool, state: PollState, started: float) -> bool:
         elapsed = time.monotonic() - started
-        why = state.incomplete()
-        ok = why is None
+        ok = state.incomplete() is None
         self._metrics.poll_duration.labels(state.target).observe(elapsed)
-        if ok:
+        if state.problem() is None:  # a healthy poll, though maybe of part of a catalogue
             self._metrics.last_poll.labels(state.target).set(time.time())
-        files = ", ".join(f"{k}={v}" for k, v in sorted(state.files.items())) or "none fetched"
-        logger.info(
-            "target=%s poll %s in %.1f s: %d requests, %d files linked (%s)%s",
-            state.target,
-            "complete" if ok else "INCOMPLETE",
-            elapsed,
-            state.requests,
-            len(state.seen),
-            files,
-            "" if ok else f"; unseen files are not taken as gone because {why}",
-        )
+        self._cursors[state.target] = state.next_cursor
+        if state.progress is not None:
+            kind = self._targets[state.target].kind
+            self._metrics.catalogue_walked.labels(state.target, kind).set(state.progress[0])
+            self._metrics.catalogue_size.labels(state.target, kind).set(state.progress[1])
+        logger.info("target=%s %s", state.target, state.summary(elapsed))
         self._hooks.on_poll_done(state.target, set(state.seen), ok)
         return ok
 
@@ -265,13 +316,19 @@ def _the_reactor() -> _Reactor:
     return cast("_Reactor", reactor)
 
 
-def _spider_classes(targets: list[TargetConfig]) -> dict[str, type[Spider]]:
+def _loader() -> SpiderLoader:
     from scrapy.settings import Settings as ScrapySettings
 
-    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": SPIDER_MODULES}))
+    return SpiderLoader(ScrapySettings({"SPIDER_MODULES": SPIDER_MODULES}))
+
+
+def _spider_classes(targets: list[TargetConfig]) -> dict[str, type[Spider]]:
+    loader = _loader()
     known = loader.list()
     out: dict[str, type[Spider]] = {}
     for target in targets:
+        if target.kind == AUTO:
+            continue  # detected before the target's first poll
         if target.kind not in known:
             raise ConfigError(
                 f"target {target.name!r}: no spider for kind {target.kind!r}"

@@ -99,8 +99,15 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         # or asyncio's): the crawler needs no asyncio-only feature.
         "TWISTED_REACTOR": None,
         "ITEM_PIPELINES": {"monitor.crawl.fetch.FetchPipeline": 100},
+        # Scrapy's depth limit, but the next page of a listing or a sitemap is not a hop.
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            "monitor.crawl.depth.HopDepth": 900,
+        },
         "DOWNLOADER_MIDDLEWARES": {
             "monitor.crawl.guard.PollGuard": 10,
+            # Just inside RetryMiddleware (550): it sees a 429 first and waits as asked.
+            "monitor.crawl.ratelimit.RetryAfter": 560,
             "monitor.crawl.statuses.StatusMetrics": 980,
             "monitor.crawl.budget.RequestBudget": 990,
         },

@@ -20,8 +20,8 @@ LIMIT = 90.0
 
 
 def run_scenario(name: str, tmp: Path, reactor: str = "default") -> dict[str, Any]:
-    """Run ``tests.crawl.scenarios.<name>`` in a child process and return what it returned."""
-    out = tmp / f"{name}-{reactor}.json"
+    """Run scenario ``name`` (see ``tests.crawl.driver``) in a child process; return its result."""
+    out = tmp / f"{name.rpartition(':')[2]}-{reactor}.json"
     env = dict(os.environ, TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
     proc = subprocess.run(
         [

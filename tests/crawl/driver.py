@@ -5,7 +5,8 @@ scenario here, in a child process, and asserts on the JSON it writes:
 
     python -m tests.crawl.driver SCENARIO OUT.json [--reactor default|asyncio]
 
-A scenario is ``async def name(reactor) -> dict`` in ``tests.crawl.scenarios``.
+A scenario is ``async def name(reactor) -> dict`` in ``tests.crawl.scenarios``, or
+in another module when named ``module:name`` (``tests.crawl.catalogues:ckan``).
 The reactor is stopped after ``--limit`` seconds whatever happens, so a broken
 crawler fails the test instead of hanging it.
 """
@@ -13,6 +14,7 @@ crawler fails the test instead of hanging it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -29,9 +31,8 @@ def run(name: str, out: Path, reactor_kind: str, limit: float) -> int:
         asyncioreactor.install()
     from twisted.internet import defer, reactor
 
-    from tests.crawl import scenarios
-
-    scenario = getattr(scenarios, name)
+    module, _, function = name.rpartition(":")
+    scenario = getattr(importlib.import_module(module or "tests.crawl.scenarios"), function)
     written: dict[str, Any] = {}
 
     def finish(result: Any) -> None:

@@ -114,7 +114,15 @@ async def story(reactor: IReactorTime) -> dict[str, Any]:
     try:
         _story_site(portal, external)
         settings = _settings(
-            [{"name": "story", "start_urls": [portal.url], "every": 60, "max_depth": 2}]
+            [
+                {
+                    "kind": "html",
+                    "name": "story",
+                    "start_urls": [portal.url],
+                    "every": 60,
+                    "max_depth": 2,
+                }
+            ]
         )
         hooks, metrics = RecordingHooks(), Metrics()
         service = CrawlService(settings, hooks, metrics)
@@ -177,14 +185,20 @@ async def failures(reactor: IReactorTime) -> dict[str, Any]:
         settings = _settings(
             [
                 {"name": "down", "start_urls": [f"http://127.0.0.1:{_closed_port()}/"]},
-                {"name": "broken", "start_urls": [url + "err/"]},
-                {"name": "robots", "start_urls": [url + "private/start/"]},
-                {"name": "flaky", "start_urls": [url]},
-                {"name": "shallow", "start_urls": [url + "shallow/"], "max_depth": 0},
+                {"kind": "html", "name": "broken", "start_urls": [url + "err/"]},
+                {"kind": "html", "name": "robots", "start_urls": [url + "private/start/"]},
+                {"kind": "html", "name": "flaky", "start_urls": [url]},
+                {
+                    "kind": "html",
+                    "name": "shallow",
+                    "start_urls": [url + "shallow/"],
+                    "max_depth": 0,
+                },
             ]
         )
         budget = _settings(
-            [{"name": "budget", "start_urls": [url + "many/"]}], max_requests_per_poll=4
+            [{"kind": "html", "name": "budget", "start_urls": [url + "many/"]}],
+            max_requests_per_poll=4,
         )
         hooks, metrics = RecordingHooks(), Metrics()
         service = CrawlService(settings, hooks, metrics)
@@ -213,9 +227,14 @@ async def schedule(reactor: IReactorTime) -> dict[str, Any]:
         portal.set("/slow/", Resource(page("Slow", "/data/a.csv").body, delay=4.0))
         settings = _settings(
             [
-                {"name": "one", "start_urls": [portal.url], "every": "1s"},
-                {"name": "two", "start_urls": [portal.url], "every": "1s"},
-                {"name": "slow", "start_urls": [portal.url + "slow/"], "every": "1s"},
+                {"kind": "html", "name": "one", "start_urls": [portal.url], "every": "1s"},
+                {"kind": "html", "name": "two", "start_urls": [portal.url], "every": "1s"},
+                {
+                    "kind": "html",
+                    "name": "slow",
+                    "start_urls": [portal.url + "slow/"],
+                    "every": "1s",
+                },
             ]
         )
         hooks = RecordingHooks()

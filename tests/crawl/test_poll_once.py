@@ -24,7 +24,10 @@ portal = Portal().start()
 portal.set("/", page("Index", "/a.csv"))
 portal.set("/a.csv", Resource(b"k,v\\n1,2\\n", "text/csv"))
 settings = Settings.model_validate(
-    {"targets": [{"name": "once", "start_urls": [portal.url]}], "crawl": {"autothrottle": False}}
+    {
+        "targets": [{"kind": "html", "name": "once", "start_urls": [portal.url]}],
+        "crawl": {"autothrottle": False},
+    }
 )
 hooks = RecordingHooks()
 try:

@@ -70,7 +70,8 @@ def _service(clock: Clock, *names: str, every: float = 10.0) -> CrawlService:
     settings = Settings.model_validate(
         {
             "targets": [
-                {"name": n, "start_urls": ["http://127.0.0.1:9/"], "every": every} for n in names
+                {"kind": "html", "name": n, "start_urls": ["http://127.0.0.1:9/"], "every": every}
+                for n in names
             ]
         }
     )

@@ -15,8 +15,9 @@ import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from monitor.crawl.items import DatasetItem
+from monitor.crawl.items import SAME_DEPTH, DatasetItem
 from spiders.html import HtmlSpider
+from spiders.pagination import is_pagination
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "portals" / "html"
 SITE = "https://data.example.gov"
@@ -227,3 +228,54 @@ def test_start_requests_are_the_start_urls_as_pages() -> None:
     requests = asyncio.run(collect())
     assert [r.url for r in requests] == [SITE + "/", SITE + "/catalog/"]
     assert all(not r.dont_filter for r in requests)  # the offsite filter applies to them too
+
+
+# -- pagination --------------------------------------------------------------------------
+
+
+def test_pages_of_a_listing_are_followed_without_counting_as_a_hop() -> None:
+    listing = _page("listing.html", SITE + "/catalog/?q=&page=2")
+    _, requests = _split(_spider().parse(listing))
+    same = {r.url.removeprefix(SITE) for r in requests if r.meta.get(SAME_DEPTH)}
+    hops = {r.url.removeprefix(SITE) for r in requests if not r.meta.get(SAME_DEPTH)}
+    assert same == {"/catalog/?q=&page=1", "/catalog/?q=&page=3", "/catalog/?q=&page=40"}
+    assert hops == {
+        "/dataset/permits",
+        "/dataset/arrests",
+        "/catalog/?q=&sort=title",  # a different listing, not another page of this one
+        "/catalog/?q=parks&page=2",
+        "/news/",
+        "/news/page/2/",
+        "/search?offset=40",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "page", "rel", "label", "expected"),
+    [
+        ("/c/?page=3", "/c/?page=2", "", "3", True),
+        ("/c/?page=3", "/c/", "", "3", True),
+        ("/c/?q=x&offset=40", "/c/?q=x&offset=20", "", "", True),
+        ("/c/?page%5Bnumber%5D=2", "/c/", "", "", True),
+        ("/news/page/3/", "/news/page/2/", "", "", True),
+        ("/news/page/2/", "/news/", "", "", True),
+        ("/anything", "/c/", "next", "", True),
+        ("/anything", "/c/", "prev nofollow", "", True),
+        ("/anything", "/c/", "", "Next page", True),
+        ("/anything", "/c/", "", "›", True),
+        ("/anything", "/c/", "", "Older posts »", True),
+        ("/anything", "/c/", "", "« Previous", True),
+        # Near misses.
+        ("/c/?page=all", "/c/", "", "", False),
+        ("/c/?sort=title", "/c/?page=2", "", "", False),
+        ("/c/?q=y&page=2", "/c/?q=x&page=1", "", "", False),
+        ("/d/?page=2", "/c/?page=1", "", "", False),
+        ("/other/page/2/", "/news/", "", "", False),
+        ("/anything", "/c/", "nofollow", "Next steps for open data", False),
+        ("/anything", "/c/", "", "Read more", False),
+        ("https://other.example.gov/c/?page=2", "/c/?page=1", "", "", False),
+    ],
+)
+def test_pagination_links(url: str, page: str, rel: str, label: str, expected: bool) -> None:
+    absolute = url if url.startswith("http") else SITE + url
+    assert is_pagination(absolute, SITE + page, rel=rel, label=label) is expected
