@@ -77,6 +77,7 @@ class HealthServer:
     def _app(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
+            self._readiness()  # refreshes leakmon_ready, so systemd/docker scrapes see it too
             body = self._metrics.exposition()
             start("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
             return [body]

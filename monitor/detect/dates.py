@@ -20,6 +20,8 @@ _US = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?:[ T].*)?$")
 _TEXT = re.compile(r"^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _TEXT_DMY = re.compile(r"^(\d{1,2})[\s\-]([A-Za-z]{3,9})[\s\-,]+(\d{4})$")
 _COMPACT = re.compile(r"^(19\d{2}|20\d{2})(\d{2})(\d{2})$")
+# Epoch milliseconds, as Esri JSON writes dates (negative before 1970).
+_EPOCH_MS = re.compile(r"^-?\d{10,13}$")
 _MONTHS = {
     m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)
 }
@@ -56,6 +58,9 @@ def parse_year(text: str, today: dt.date, compact: bool = False) -> float | None
         d, y = int(m[1]), int(m[3])
     elif compact and (m := _COMPACT.match(text)) is not None:
         y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    elif compact and _EPOCH_MS.match(text):
+        when = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(text))
+        y, mo, d = when.year, when.month, when.day
     else:
         return None
     if not _valid(y, mo, d):

@@ -34,7 +34,7 @@ def _domains() -> Any:
     """Return a tldextract extractor using its bundled suffix list (never the network)."""
     import tldextract  # lazy import: only needed when e-mails are found
 
-    return tldextract.TLDExtract(suffix_list_urls=())
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def _email_ok(text: str) -> bool:

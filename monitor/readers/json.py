@@ -58,6 +58,10 @@ class JsonReader:
             CorruptFile: the document is not valid JSON; the message gives the position.
         """
         document = _load(path, limits)
+        if isinstance(document, dict) and document and set(document) <= {"error", "errors"}:
+            # ArcGIS and other APIs answer errors with HTTP 200: an error body is not an
+            # empty data file, and scanning it as one would resolve a leak's findings.
+            raise CorruptFile(f"{path.name}: the document is an API error response, not data")
         source = str(path)
         if _is_row_array(document):
             yield from self._row_table(document, None, None, source, limits)

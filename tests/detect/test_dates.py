@@ -67,3 +67,11 @@ def test_header_rejects_future_dates() -> None:
     values = _dates(random.Random(4), 2030, 2040)
     ok, _ = birth_date_verdict(date_stats(values, TODAY), header_says_birth=True)
     assert not ok
+
+
+@pytest.mark.parametrize(("text", "year"), [("-315619200000", 1960), ("631152000000", 1990)])
+def test_epoch_milliseconds_are_dates_under_a_birth_header(text: str, year: int) -> None:
+    parsed = parse_year(text, TODAY, compact=True)
+    assert parsed is not None
+    assert int(parsed) == year
+    assert parse_year(text, TODAY) is None  # never without a header that says birth

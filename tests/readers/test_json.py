@@ -213,3 +213,14 @@ def test_registry_sends_json_and_geojson_here(tmp_path: Path) -> None:
     for name in ("doc.json", "doc.geojson", "doc.txt"):
         path = _write(tmp_path / name, {"data": [{"a": 1}]})
         assert {t.kind for t in read_tables(path, ReadLimits())} == {"json"}
+
+
+def test_an_api_error_body_is_not_an_empty_data_file(tmp_path: Path) -> None:
+    from monitor.errors import CorruptFile
+    from monitor.models import ReadLimits
+    from monitor.readers.json import JsonReader
+
+    path = tmp_path / "query.json"
+    path.write_text('{"error": {"code": 500, "message": "Unable to complete operation."}}')
+    with pytest.raises(CorruptFile, match="API error response"):
+        list(JsonReader().read(path, ReadLimits()))
