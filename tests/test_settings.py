@@ -79,7 +79,7 @@ def test_check_config_redacts_secrets(capsys: pytest.CaptureFixture[str], tmp_pa
         (REPO / "config" / "example.yaml")
         .read_text()
         .replace(
-            'storage: "sqlite:///var/lib/leakmon/state.db"',
+            'storage: "sqlite:////var/lib/leakmon/state.db"',
             'storage: "postgresql+psycopg://leakmon:pa55word@db:5432/leakmon"',
         )
     )
