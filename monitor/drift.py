@@ -10,26 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from monitor.models import PERSONAL_ENTITIES as _PERSONAL
 from monitor.models import Drift, Finding, Severity
 
 if TYPE_CHECKING:
     from monitor.models import TableSchema
 
 __all__ = ["compare_schemas", "drift_finding"]
-
-_PERSONAL = frozenset(
-    {
-        "PERSON",
-        "DATE_OF_BIRTH",
-        "ADDRESS",
-        "US_SSN",
-        "US_DRIVER_LICENSE",
-        "STATE_ID",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-    }
-)
 
 
 def compare_schemas(baseline: TableSchema, current: TableSchema) -> Drift:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTITIES",
+    "PERSONAL_ENTITIES",
     "Alert",
     "ColumnSchema",
     "Drift",
@@ -37,8 +38,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-#: Entity names leakmon reports. Presidio's names where Presidio has one.
-ENTITIES = frozenset(
+#: Column entities that describe an individual (quasi-identifiers alone do not).
+PERSONAL_ENTITIES = frozenset(
     {
         "PERSON",
         "DATE_OF_BIRTH",
@@ -49,11 +50,10 @@ ENTITIES = frozenset(
         "EMAIL_ADDRESS",
         "PHONE_NUMBER",
         "CREDIT_CARD",
-        "REIDENTIFICATION",
-        "FILE_LIMIT",
-        "SCHEMA_DRIFT",
     }
 )
+#: Entity names leakmon reports. Presidio's names where Presidio has one.
+ENTITIES = PERSONAL_ENTITIES | {"REIDENTIFICATION", "FILE_LIMIT", "SCHEMA_DRIFT"}
 
 
 class Severity(enum.IntEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from monitor.detect.dates import parse_year
+from monitor.models import PERSONAL_ENTITIES as _PERSONAL
 from monitor.models import ColumnSchema, TableSchema
 
 if TYPE_CHECKING:
@@ -22,20 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["table_schema"]
 
 _TYPE_SAMPLE = 200
-#: Column entities that make rows describe individuals (quasi-identifiers alone do not).
-_PERSONAL = frozenset(
-    {
-        "PERSON",
-        "DATE_OF_BIRTH",
-        "ADDRESS",
-        "US_SSN",
-        "US_DRIVER_LICENSE",
-        "STATE_ID",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-    }
-)
 
 
 def _value_type(profile: ColumnProfile, today: dt.date) -> str:
