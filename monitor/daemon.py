@@ -195,17 +195,7 @@ class Daemon:
             self.metrics.scan_errors.labels(target).inc()
             if report.error.split(":")[0] in _UNCHECKABLE:
                 findings.append(
-                    Finding(
-                        file=url,
-                        table=None,
-                        column=None,
-                        entity="FILE_LIMIT",
-                        severity=Severity.MEDIUM,
-                        score=1.0,
-                        matched=0,
-                        scanned=0,
-                        reason=f"The file could not be fully checked: {report.error}.",
-                    )
+                    _file_limit(url, f"The file could not be fully checked: {report.error}.")
                 )
             elif not findings and not report.schemas:
                 # Unreadable this time: keep what we knew rather than resolve on a glitch.
@@ -268,18 +258,9 @@ class Daemon:
         if known:
             return  # the file is already flagged; an unreadable new version changes nothing
         self.store.touch_resource(target, url, seen_at=utcnow())
-        finding = Finding(
-            file=url,
-            table=None,
-            column=None,
-            entity="FILE_LIMIT",
-            severity=Severity.MEDIUM,
-            score=1.0,
-            matched=0,
-            scanned=0,
-            reason=f"The file could not be checked: {error}.",
+        self._apply(
+            target, url, [_file_limit(url, f"The file could not be checked: {error}.")], None
         )
-        self._apply(target, url, [finding], None)
 
     def _touch_all(self, target: str, urls: set[str]) -> None:
         self.store.touch_resources(target, sorted(urls), seen_at=utcnow())
@@ -309,3 +290,18 @@ class Daemon:
                 )
         self.metrics.outbox_depth.set(self.store.outbox_depth())
         logger.debug("gauges refreshed in %.3f s", time.monotonic() - started)
+
+
+def _file_limit(url: str, reason: str) -> Finding:
+    """Return the finding that says a file could not be checked (encrypted, too large)."""
+    return Finding(
+        file=url,
+        table=None,
+        column=None,
+        entity="FILE_LIMIT",
+        severity=Severity.MEDIUM,
+        score=1.0,
+        matched=0,
+        scanned=0,
+        reason=reason,
+    )
