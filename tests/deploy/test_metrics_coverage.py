@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +28,7 @@ from monitor.standin import Portal, Receiver
 from tests import synthetic
 from tests.deploy.queries import dashboard_exprs, label_uses, metric_names, rule_exprs
 from tests.deploy.tools import DEPLOY, require_tool
+from tests.net import free_port, get
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,22 +49,6 @@ EXPECTED = {
     "leakmon_last_successful_poll_timestamp_seconds",
     "leakmon_watched_files",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310  (loopback only)
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 @dataclass
@@ -106,7 +88,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         BROKEN_XLSX,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    port = _free_port()
+    port = free_port()
     config = tmp / "leakmon.yaml"
     config.write_text(
         json.dumps(
@@ -164,7 +146,7 @@ def scrape(daemon: dict[str, Any]) -> Scrape:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert daemon["proc"].poll() is None, daemon["log"].read_text()[-4000:]
-        status, text = _get(daemon["url"] + "/metrics")
+        status, text = get(daemon["url"] + "/metrics")
         if status == 200:
             scraped = Scrape.parse(text)
             if all(scraped.samples.get(name, 0) > 0 for name in wanted):

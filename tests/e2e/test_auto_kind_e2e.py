@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ import pytest
 
 from monitor.standin import Receiver
 from tests import synthetic
+from tests.net import free_port
 from tests.portals import CkanPortal
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_ckan_portal_without_kind_is_detected_and_paged(tmp_path: Path) -> None:
@@ -42,7 +36,7 @@ def test_ckan_portal_without_kind_is_detected_and_paged(tmp_path: Path) -> None:
             json.dumps(
                 {
                     "storage": f"sqlite:///{tmp_path / 'state.db'}",
-                    "http": {"listen": f"127.0.0.1:{_free_port()}"},
+                    "http": {"listen": f"127.0.0.1:{free_port()}"},
                     "targets": [
                         {
                             "name": "portal",

@@ -10,38 +10,21 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
 
 from monitor.standin import Portal, Receiver
 from tests import synthetic
+from tests.net import free_port, get
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 POLL = 5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310  (loopback only)
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +33,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     portal, receiver = Portal().start(), Receiver().start()
     clean = synthetic.clean_aggregate_csv(tmp / "files")
     portal.publish("counts.csv", clean.read_bytes())
-    port = _free_port()
+    port = free_port()
     config = tmp / "leakmon.yaml"
     config.write_text(
         json.dumps(
@@ -110,7 +93,7 @@ def _log(world: dict) -> str:
 def test_daemon_becomes_ready(world: dict) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status, body = _get(world["metrics"] + "/readyz")
+        status, body = get(world["metrics"] + "/readyz")
         if status == 200:
             assert json.loads(body)["ready"] is True
             return
@@ -190,7 +173,7 @@ def test_taking_the_leak_down_posts_a_resolution(world: dict) -> None:
 
 
 def test_metrics_are_exported(world: dict) -> None:
-    status, text = _get(world["metrics"] + "/metrics")
+    status, text = get(world["metrics"] + "/metrics")
     assert status == 200
     for name in (
         "leakmon_open_findings{",

@@ -14,17 +14,16 @@ import csv
 import io
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from monitor.standin import Receiver
 from tests import synthetic
+from tests.net import free_port, get
 from tests.portals.arcgis import ArcgisPortal
 from tests.portals.tableau import TableauPortal
 
@@ -39,22 +38,6 @@ KINDS = ("tableau", "arcgis")
 SERVICE = "Justice/CCW_Permits"  # the ArcGIS service; the Tableau workbook is "CCW"
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310  (loopback only)
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 class World:
@@ -73,7 +56,7 @@ class World:
             arcgis = ArcgisPortal()
             arcgis.publish(SERVICE, "Counts", clean)
             self.portal, start = arcgis.start(), arcgis.directory_url
-        self.port = _free_port()
+        self.port = free_port()
         config = tmp / "leakmon.yaml"
         target = {
             "name": f"{kind}-standin",
@@ -165,7 +148,7 @@ def _wait(what: str, world: World, timeout: float, found: Any) -> Any:
 def test_daemons_become_ready(worlds: dict[str, World]) -> None:
     for world in worlds.values():
         url = f"http://127.0.0.1:{world.port}/readyz"
-        _wait("not ready", world, 30, lambda u=url: _get(u)[0] == 200)
+        _wait("not ready", world, 30, lambda u=url: get(u)[0] == 200)
 
 
 def test_clean_aggregates_raise_no_page(worlds: dict[str, World]) -> None:

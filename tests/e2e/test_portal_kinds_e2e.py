@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from monitor.standin import Receiver
 from tests import synthetic
+from tests.net import free_port, get
 from tests.portals import CataloguePortal, CkanPortal, DcatPortal, SocrataPortal
 
 if TYPE_CHECKING:
@@ -57,22 +56,6 @@ class World:
         return self.log.read_text()[-4000:]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310  (loopback only)
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
-
-
 def _portal(kind: str) -> CataloguePortal:
     return {"ckan": CkanPortal, "dcat": DcatPortal, "socrata": SocrataPortal}[kind]()
 
@@ -85,7 +68,7 @@ def _start(kind: str, tmp: Path) -> World:
         clean = portal.publish("cnty-0001", "CCW applications by county", body)
     else:
         clean = portal.publish("ccw-counts", "ccw_counts.csv", body)
-    port = _free_port()
+    port = free_port()
     config = tmp / "leakmon.yaml"
     target = {"name": kind, "kind": kind, "start_urls": [portal.url], "every": f"{POLL}s"}
     config.write_text(
@@ -126,7 +109,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, World
 
 
 def _metric(world: World, name: str, **labels: str) -> float:
-    _, text = _get(world.metrics + "/metrics")
+    _, text = get(world.metrics + "/metrics")
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
@@ -148,7 +131,7 @@ def _wait(world: World, what: str, check: Any, timeout: float = 30) -> Any:
 @pytest.mark.parametrize("kind", KINDS)
 def test_daemon_becomes_ready(worlds: dict[str, World], kind: str) -> None:
     world = worlds[kind]
-    _wait(world, "not ready", lambda: _get(world.metrics + "/readyz")[0] == 200)
+    _wait(world, "not ready", lambda: get(world.metrics + "/readyz")[0] == 200)
 
 
 @pytest.mark.parametrize("kind", KINDS)
