@@ -62,7 +62,7 @@ def scan_path(
     try:
         kind = detect_kind(path, media_type)
         for table in read_tables(
-            path, config.limits.read_limits(), source=label, media_type=media_type
+            path, config.limits.read_limits(), source=label, media_type=media_type, kind=kind
         ):
             scan = scans.get(table.name)
             if scan is None:

@@ -156,9 +156,16 @@ def reader_for(path: Path, media_type: str | None = None) -> Reader:
 
 
 def read_tables(
-    path: Path, limits: ReadLimits, *, source: str | None = None, media_type: str | None = None
+    path: Path,
+    limits: ReadLimits,
+    *,
+    source: str | None = None,
+    media_type: str | None = None,
+    kind: str | None = None,
 ) -> Iterator[Table]:
     """Yield every table chunk of a file, labelled with ``source``.
+
+    ``kind`` skips format detection when the caller has already run ``detect_kind``.
 
     Raises:
         FileTooLarge: when the file is over ``limits.max_file_bytes``.
@@ -170,6 +177,6 @@ def read_tables(
             f"{path.name}: {size} bytes is over the limit of {limits.max_file_bytes} bytes"
         )
     label = source if source is not None else str(path)
-    reader = reader_for(path, media_type)
+    reader = REGISTRY[kind]() if kind in REGISTRY else reader_for(path, media_type)
     for table in reader.read(path, limits):
         yield dataclasses.replace(table, source=label, kind=table.kind or reader.kind)
