@@ -30,6 +30,7 @@ from monitor.models import ReadLimits, Severity
 
 __all__ = [
     "AllowRule",
+    "ClusterConfig",
     "CrawlConfig",
     "HttpConfig",
     "LimitsConfig",
@@ -222,6 +223,35 @@ class AllowRule(_Model):
         return self
 
 
+class ClusterConfig(_Model):
+    """Several replicas sharing one crawl frontier (Redis) and one store (PostgreSQL).
+
+    Absent, leakmon runs as one process, as before. Present, every replica started
+    with the same configuration claims due polls and file downloads from the others,
+    so each is done by exactly one replica, and takes over a dead replica's work once
+    its lease runs out.
+    """
+
+    redis: SecretStr = Field(description="redis://host:6379/0; give it as ${LEAKMON_REDIS_URL}")
+    replica: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="this replica's name; default: host name and process id",
+    )
+    lease: Duration = Field(
+        30.0,
+        ge=2.0,
+        le=3600.0,
+        description="how long a claim on a poll or a download lasts unless renewed; "
+        "a dead replica's work is taken over this long after it stopped renewing",
+    )
+    prefix: str = Field(
+        "leakmon",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Redis key prefix: one per cluster sharing a Redis",
+    )
+
+
 class Settings(_Model):
     """The daemon's whole configuration."""
 
@@ -237,6 +267,9 @@ class Settings(_Model):
     allow: list[AllowRule] = Field(default_factory=list)
     link_base: str | None = Field(None, description="base URL for links back to findings")
     scan_workers: int = Field(2, gt=0, le=64, description="files scanned at once")
+    cluster: ClusterConfig | None = Field(
+        None, description="share the work with other replicas; absent: one process"
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -247,6 +280,18 @@ class Settings(_Model):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{kind} names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> Settings:
+        # Replicas share their findings and claims through one database; SQLite is a file
+        # on one machine and has neither row locks nor advisory locks.
+        storage = self.storage.get_secret_value()
+        if self.cluster is not None and not storage.startswith("postgresql"):
+            raise ValueError(
+                "cluster mode needs a shared PostgreSQL store (storage: postgresql+psycopg://...),"
+                f" not {storage.split(':', 1)[0]}"
+            )
         return self
 
 

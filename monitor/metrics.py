@@ -110,6 +110,37 @@ class Metrics:
         self.ready = Gauge(
             "leakmon_ready", "1 when the store is reachable and the crawler runs.", registry=r
         )
+        # Cluster mode. Cluster-wide figures (open findings, outbox depth, frontier
+        # backlog) are exported by the elected replica only, so a sum over replicas
+        # does not count them twice; the dashboard takes ``max by`` to ride out a handover.
+        self.cluster_leader = Gauge(
+            "leakmon_cluster_leader",
+            "1 on the replica that delivers alerts and exports cluster-wide gauges.",
+            registry=r,
+        )
+        self.frontier_pending = Gauge(
+            "leakmon_frontier_pending",
+            "File downloads queued in the shared frontier and not yet taken (elected replica).",
+            registry=r,
+        )
+        self.frontier_inflight = Gauge(
+            "leakmon_frontier_inflight",
+            "File downloads this replica took from the frontier and has not finished.",
+            registry=r,
+        )
+        self.poll_claims = Counter(
+            "leakmon_poll_claims_total",
+            "Polls this replica claimed (a claim of a dead replica's overdue poll included).",
+            ["target"],
+            registry=r,
+        )
+        self.frontier_jobs = Counter(
+            "leakmon_frontier_jobs_total",
+            "File downloads through the frontier: offered, duplicate (already queued), "
+            "taken, reclaimed (from a replica that stopped renewing), done.",
+            ["outcome"],
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         """Return the metrics in Prometheus text format."""
