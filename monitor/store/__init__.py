@@ -3,7 +3,8 @@
 Modules: ``store`` (the facade), ``records`` (what it returns), ``lifecycle``
 (findings → alerts → outbox), ``outbox``, ``resources``, ``baselines``,
 ``findings`` (read side), ``audit``, ``schema`` (ORM tables), ``columns``,
-``database`` (sessions, errors), ``engine``, ``upsert``, and ``migrate``
+``database`` (sessions, errors), ``engine``, ``upsert``, ``polls`` and
+``locks`` (cluster mode: poll leases, advisory locks), and ``migrate``
 (Alembic; the revisions in ``migrations/`` ship inside the package).
 """
 
@@ -15,6 +16,7 @@ from monitor.store.records import (
     FindingEvent,
     FindingRecord,
     OutboxItem,
+    PollClaim,
     ResourceState,
     Router,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "FindingEvent",
     "FindingRecord",
     "OutboxItem",
+    "PollClaim",
     "ResourceState",
     "Router",
     "Store",

@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StoreError
 from monitor.store import migrate as _migrate
 from monitor.store.engine import WRITE, build_engine, is_memory, redact
+from monitor.store.locks import AdvisoryLock, LocalLock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from contextlib import AbstractContextManager
+
+    from monitor.store.locks import NamedLock
 
 __all__ = ["Database"]
 
@@ -120,6 +123,12 @@ class Database:
                 logger.debug("store %s does not answer: %s", self.where, exc)
                 return False
         return True
+
+    def lock(self, name: str) -> NamedLock:
+        """Return a lock on ``name`` shared by every process using this database."""
+        if self._engine.dialect.name == "postgresql":
+            return AdvisoryLock(self._engine, name, self.where)
+        return LocalLock(name)
 
     def close(self) -> None:
         """Close every pooled connection."""

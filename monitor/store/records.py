@@ -20,6 +20,7 @@ __all__ = [
     "FindingEvent",
     "FindingRecord",
     "OutboxItem",
+    "PollClaim",
     "ResourceState",
     "Router",
 ]
@@ -151,3 +152,18 @@ class AuditEntry:
     action: str
     # Any: free-form JSON detail.
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PollClaim:
+    """A target's poll that this replica now holds (cluster mode).
+
+    Attributes:
+        target: the target's name.
+        cursor: where the last poll's catalogue walk stopped (``None``: at the start).
+        taken_over: the previous owner's lease ran out: it died or lost the database.
+    """
+
+    target: str
+    cursor: str | None
+    taken_over: bool

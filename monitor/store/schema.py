@@ -39,6 +39,7 @@ __all__ = [
     "FindingRow",
     "ObservedSchemaRow",
     "OutboxRow",
+    "PollRow",
     "ResourceRow",
     "ScanRow",
 ]
@@ -267,3 +268,24 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(100))
     # Any: free-form JSON detail, never a raw value.
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+
+class PollRow(Base):
+    """Cluster mode: one row per target, the lease that gives its next poll to one replica.
+
+    A replica claims a due row (``SELECT ... FOR UPDATE SKIP LOCKED``), writes its name
+    and a lease end, renews the lease while it polls, and clears both when the poll
+    ends, setting the next due time. A replica that dies stops renewing; once its lease
+    ends another replica claims the row. The catalogue cursor lives here too, so an
+    incremental walk goes on where it stopped whoever polls next.
+    """
+
+    __tablename__ = "polls"
+
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_due_at: Mapped[dt.datetime] = mapped_column(index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[dt.datetime | None]
+    cursor: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]

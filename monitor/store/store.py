@@ -17,20 +17,23 @@ from monitor.store import baselines as _baselines
 from monitor.store import findings as _findings
 from monitor.store import lifecycle as _lifecycle
 from monitor.store import outbox as _outbox
+from monitor.store import polls as _polls
 from monitor.store import resources as _resources
 from monitor.store.database import Database
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
     from typing import Any
 
     from monitor.models import Alert, Finding, Severity, TableSchema
+    from monitor.store.locks import NamedLock
     from monitor.store.records import (
         AuditEntry,
         FindingEvent,
         FindingRecord,
         OutboxItem,
+        PollClaim,
         ResourceState,
         Router,
     )
@@ -293,3 +296,46 @@ class Store:
         """Return the latest audit entries, newest first."""
         with self._session(write=False) as s:
             return _audit.audit_log(s, limit)
+
+    # -- cluster mode: poll leases and named locks -----------------------------------------
+
+    def sync_polls(self, targets: Collection[str], at: dt.datetime) -> None:
+        """Give every configured target a poll lease row (a new one is due at once)."""
+        with self._session(write=True) as s:
+            _polls.sync_polls(s, targets, at)
+
+    def claim_polls(
+        self, owner: str, targets: Collection[str], now: dt.datetime, lease: float, limit: int
+    ) -> list[PollClaim]:
+        """Claim up to ``limit`` due polls no live lease holds, for ``lease`` seconds."""
+        with self._session(write=True) as s:
+            return _polls.claim_polls(s, owner, targets, now, lease, limit)
+
+    def renew_polls(self, owner: str, targets: Collection[str], until: dt.datetime) -> set[str]:
+        """Extend this replica's poll leases; return the targets it still holds."""
+        with self._session(write=True) as s:
+            return _polls.renew_polls(s, owner, targets, until)
+
+    def finish_poll(
+        self,
+        owner: str,
+        target: str,
+        *,
+        next_due_at: dt.datetime,
+        cursor: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        """End a poll and set the next; False when the lease had passed to another replica."""
+        with self._session(write=True) as s:
+            return _polls.finish_poll(
+                s, owner, target, next_due_at=next_due_at, cursor=cursor, at=at
+            )
+
+    def release_polls(self, owner: str) -> int:
+        """Hand back a stopping replica's leases so another takes the polls at once."""
+        with self._session(write=True) as s:
+            return _polls.release_polls(s, owner)
+
+    def lock(self, name: str) -> NamedLock:
+        """Return a non-blocking lock on ``name`` shared by every replica of this store."""
+        return self._db.lock(name)
