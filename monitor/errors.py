@@ -12,7 +12,8 @@ LeakmonError
 ├── FetchError                       a URL given to ``scan`` could not be downloaded
 ├── StoreError                       the database is unreachable, or its schema is not current
 │   └── MigrationRequired            the schema is older than this leakmon; run migrations
-└── NotifyError                      an alert channel refused or did not answer
+├── NotifyError                      an alert channel refused or did not answer
+└── FrontierError                    the cluster's shared frontier (Redis) did not answer
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "EncryptedFile",
     "FetchError",
     "FileTooLarge",
+    "FrontierError",
     "LeakmonError",
     "MigrationRequired",
     "NotConfigured",
@@ -84,3 +86,7 @@ class MigrationRequired(StoreError):
 
 class NotifyError(LeakmonError):
     """An alert channel refused the alert or did not answer; the dispatcher retries."""
+
+
+class FrontierError(LeakmonError):
+    """The shared crawl frontier (Redis) refused or did not answer; nothing was lost."""

@@ -21,6 +21,7 @@ __all__ = [
     "PERSONAL_ENTITIES",
     "Alert",
     "ColumnSchema",
+    "DownloadJob",
     "Drift",
     "FetchedFile",
     "FileReport",
@@ -361,6 +362,66 @@ class FetchedFile:
     def __post_init__(self) -> None:
         if self.fetched_at.tzinfo is None:
             raise ValueError("FetchedFile.fetched_at must be timezone-aware (UTC)")
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """A file a poll found, queued for whichever replica downloads it (cluster mode).
+
+    Attributes:
+        target: the configured target's name.
+        url: the file's absolute URL as linked.
+        found_at: when the poll found the link (UTC), for time-to-alert.
+        portal: the portal kind that found it.
+        dataset: the dataset id or title it belongs to, when known.
+        referer: the page that linked it.
+    """
+
+    target: str
+    url: str
+    found_at: dt.datetime
+    portal: str = "html"
+    dataset: str | None = None
+    referer: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.found_at.tzinfo is None:
+            raise ValueError("DownloadJob.found_at must be timezone-aware (UTC)")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("DownloadJob.url must be an http(s) URL")
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the job as flat strings (a Redis stream entry's fields)."""
+        out = {
+            "target": self.target,
+            "url": self.url,
+            "found_at": self.found_at.isoformat(),
+            "portal": self.portal,
+        }
+        if self.dataset is not None:
+            out["dataset"] = self.dataset
+        if self.referer is not None:
+            out["referer"] = self.referer
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> DownloadJob:
+        """Rebuild a job from ``to_dict`` output.
+
+        Raises:
+            ValueError: a field is missing or malformed.
+        """
+        try:
+            return cls(
+                target=data["target"],
+                url=data["url"],
+                found_at=dt.datetime.fromisoformat(data["found_at"]),
+                portal=data.get("portal") or "html",
+                dataset=data.get("dataset"),
+                referer=data.get("referer"),
+            )
+        except KeyError as exc:
+            raise ValueError(f"download job without {exc.args[0]!r}") from None
 
 
 @dataclass(frozen=True)
