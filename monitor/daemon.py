@@ -9,6 +9,7 @@ and it is transactional.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -28,7 +29,7 @@ from monitor.scheduler import run_reactor, stop_reactor
 from monitor.store import Store
 
 if TYPE_CHECKING:
-    import datetime as dt
+    from collections.abc import Callable
 
     from monitor.config import Settings
     from monitor.models import Alert, FetchedFile, FileReport
@@ -39,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 #: Reader errors that mean "this file could not be checked": reported, never silent.
 _UNCHECKABLE = ("EncryptedFile", "FileTooLarge")
+#: After a store failure, how long the reactor thread stops asking the store for
+#: validators: an unreachable PostgreSQL can hold each query for its connect timeout.
+_STORE_BACKOFF_S = 10.0
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class Daemon:
@@ -63,6 +68,12 @@ class Daemon:
         self._validators: dict[str, Validators] = {}
         # Unchanged files are recorded once per poll, in one transaction, not one per file.
         self._unchanged: dict[str, set[str]] = {}
+        # The last store failure, until the write probe of readiness() succeeds.
+        # A SELECT 1 ping cannot see a locked SQLite file (WAL readers go on), so
+        # readiness also needs what the writers saw.
+        self._store_error: str | None = None
+        self._store_quiet_until = 0.0
+        self._probing = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -93,15 +104,56 @@ class Daemon:
         logger.info("leakmon stopped")
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
-        """Return whether the store answers and the crawler runs, with details."""
-        store_ok = self.store.ping()
+        """Return whether the store answers and takes writes and the crawler runs, with details.
+
+        After a failed store call the daemon stays not ready until a write goes
+        through again: a background probe (a write that changes nothing) finds
+        out without waiting for the next poll.
+        """
+        answers = self.store.ping()
+        failing = self._store_error is not None
+        if answers and failing:
+            self._probe_store()
         crawling = self.crawl.running
-        ready = store_ok and crawling
+        ready = answers and not failing and crawling
         self.metrics.ready.set(1 if ready else 0)
         return ready, {
-            "store": "ok" if store_ok else "unreachable",
+            "store": "unreachable" if not answers else "failing" if failing else "ok",
             "crawler": "running" if crawling else "stopped",
         }
+
+    def _probe_store(self) -> None:
+        with self._lock:
+            if self._probing:
+                return
+            self._probing = True
+        self._submit(self._write_probe)
+
+    def _write_probe(self) -> None:
+        try:
+            # Deletes nothing, but is a real write: it needs SQLite's write lock
+            # (BEGIN IMMEDIATE) and a PostgreSQL that takes writes.
+            self.store.prune_outbox(delivered_before=_EPOCH)
+        finally:
+            self._probing = False
+        logger.info("store takes writes again")
+        self._store_error = None
+
+    def _submit(self, task: Callable[..., None], *args: object) -> None:
+        """Run a store-writing task on a worker thread, so a store failure is seen and logged."""
+        self.pool.submit(self._guarded, task, *args)
+
+    def _guarded(self, task: Callable[..., None], *args: object) -> None:
+        try:
+            task(*args)
+        except StoreError as exc:
+            self._store_failed(exc, task.__name__.strip("_"))
+
+    def _store_failed(self, exc: StoreError, doing: str) -> None:
+        """Remember a store failure; the work is redone by a later poll (validators come last)."""
+        self._store_error = str(exc)
+        self._store_quiet_until = time.monotonic() + _STORE_BACKOFF_S
+        logger.warning("store unavailable during %s, will be retried: %s", doing, exc)
 
     # -- crawl hooks (reactor thread: never block) ---------------------------------------
 
@@ -110,7 +162,13 @@ class Daemon:
         cached = self._validators.get(url)
         if cached is not None:
             return cached
-        state = self.store.resource(url)
+        if time.monotonic() < self._store_quiet_until:
+            return Validators(None, None, None)  # store failing: fetch in full, scan later
+        try:
+            state = self.store.resource(url)
+        except StoreError as exc:
+            self._store_failed(exc, "validators lookup")
+            return Validators(None, None, None)
         if state is None:
             return Validators(None, None, None)
         found = Validators(state.etag, state.last_modified, state.sha256)
@@ -125,7 +183,7 @@ class Daemon:
                 fetched.path.unlink(missing_ok=True)
                 return
             self._inflight.add(fetched.url)
-        self.pool.submit(self._process, fetched)
+        self._submit(self._process, fetched)
 
     def on_unchanged(self, target: str, url: str) -> None:
         """Note that a file is still there and unchanged (recorded when the poll ends)."""
@@ -134,22 +192,22 @@ class Daemon:
 
     def on_gone(self, target: str, url: str, status: int) -> None:
         """A file answers 404/410: resolve its findings."""
-        self.pool.submit(self._gone, target, url, f"file removed (HTTP {status})")
+        self._submit(self._gone, target, url, f"file removed (HTTP {status})")
 
     def on_fetch_error(self, target: str, url: str, error: str) -> None:
         """Log a failed download; a file that is too large becomes a finding that says so."""
         logger.warning("fetch failed target=%s: %s", target, error)
         if error.startswith("too large"):
-            self.pool.submit(self._too_large, target, url, error)
+            self._submit(self._too_large, target, url, error)
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:
         """Record the poll's unchanged files; after a complete poll, unlinked files are gone."""
         with self._lock:
             unchanged = self._unchanged.pop(target, set())
         if unchanged:
-            self.pool.submit(self._touch_all, target, unchanged)
+            self._submit(self._touch_all, target, unchanged)
         if ok:
-            self.pool.submit(self._unlinked, target, set(seen))
+            self._submit(self._unlinked, target, set(seen))
 
     # -- worker threads ------------------------------------------------------------------
 
@@ -167,9 +225,12 @@ class Daemon:
             )
             self._record(fetched, report)
         except StoreError:
-            logger.exception(
-                "store unavailable while processing a file of target=%s", fetched.target
+            # Nothing of this file is lost: its validators are written last, so the
+            # next poll fetches and scans it again.
+            logger.warning(
+                "file of target=%s dropped until the next poll: %s", fetched.target, fetched.url
             )
+            raise
         finally:
             fetched.path.unlink(missing_ok=True)
             with self._lock:
