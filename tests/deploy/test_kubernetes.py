@@ -7,9 +7,7 @@ path and the secrets all have to match what leakmon reads from its ConfigMap con
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,105 +15,18 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from monitor.config import Settings, load_settings
-from tests.deploy.tools import DEPLOY, REPO, is_placeholder, require_tool
-
-KUSTOMIZE = DEPLOY / "kubernetes"
-#: The oldest Kubernetes the manifests support (the PDB's unhealthyPodEvictionPolicy);
-#: every bundled schema version from it to the newest is checked.
-OLDEST_KUBERNETES = (1, 27)
-#: Custom resources have no bundled schema; their fields are asserted below instead.
-CUSTOM_KINDS = {"ServiceMonitor"}
-
-
-def _render(overlay: str) -> list[dict[str, Any]]:
-    kubectl = require_tool("kubectl")
-    done = subprocess.run(
-        [kubectl, "kustomize", str(KUSTOMIZE / overlay)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+from tests.deploy import kustomize as k8s
+from tests.deploy.tools import DEPLOY, REPO, is_placeholder
 
 
 @pytest.fixture(scope="module")
 def base() -> list[dict[str, Any]]:
-    return _render("base")
+    return k8s.render("base")
 
 
 @pytest.fixture(scope="module")
 def postgres() -> list[dict[str, Any]]:
-    return _render("overlays/postgres")
-
-
-def _only(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind]
-    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
-    return found[0]
-
-
-def _pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    spec: dict[str, Any] = _only(docs, "Deployment")["spec"]["template"]["spec"]
-    return spec
-
-
-def _container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    containers = _pod(docs)["containers"]
-    assert [c["name"] for c in containers] == ["leakmon"]
-    return dict(containers[0])
-
-
-def _config_path(container: dict[str, Any]) -> PurePosixPath:
-    args = container["args"]
-    assert args[:1] == ["run"], args
-    assert "--config" in args, args
-    return PurePosixPath(args[args.index("--config") + 1])
-
-
-def _config_text(docs: list[dict[str, Any]]) -> str:
-    """Return the leakmon config the container reads: the mounted ConfigMap's file."""
-    path = _config_path(_container(docs))
-    mount = next(m for m in _container(docs)["volumeMounts"] if m["mountPath"] == str(path.parent))
-    volume = next(v for v in _pod(docs)["volumes"] if v["name"] == mount["name"])
-    configmap = next(
-        d
-        for d in docs
-        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]
-    )
-    text: str = configmap["data"][path.name]
-    return text
-
-
-def _secret_values(docs: list[dict[str, Any]], env: list[dict[str, Any]]) -> dict[str, str]:
-    """Return the environment the container gets from Secrets in this build."""
-    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
-    values = {}
-    for var in env:
-        ref = var.get("valueFrom", {}).get("secretKeyRef")
-        if ref is None:
-            continue
-        secret = secrets.get(ref["name"])
-        assert secret is not None, f"{var['name']}: Secret {ref['name']} is not in the build"
-        data = secret.get("stringData", {})
-        assert ref["key"] in data, f"{var['name']}: Secret {ref['name']} has no key {ref['key']}"
-        values[var["name"]] = data[ref["key"]]
-    return values
-
-
-def _settings(
-    docs: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """Load the ConfigMap's config with monitor.config, with the env the pod would get."""
-    for name in [n for n in os.environ if n.startswith("LEAKMON_")]:
-        monkeypatch.delenv(name)
-    for name, value in _secret_values(docs, _container(docs).get("env", [])).items():
-        monkeypatch.setenv(name, value)
-    config = tmp_path / "leakmon.yaml"
-    config.write_text(_config_text(docs), encoding="utf-8")
-    return load_settings(config)
+    return k8s.render("overlays/postgres")
 
 
 def _mebibytes(quantity: str) -> float:
@@ -141,17 +52,17 @@ def test_base_renders_every_object(base: list[dict[str, Any]]) -> None:
 
 
 def test_one_replica_replaced_not_rolled(base: list[dict[str, Any]]) -> None:
-    spec = _only(base, "Deployment")["spec"]
+    spec = k8s.only(base, "Deployment")["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
-    source = (KUSTOMIZE / "base" / "deployment.yaml").read_text(encoding="utf-8")
+    source = (k8s.KUSTOMIZE / "base" / "deployment.yaml").read_text(encoding="utf-8")
     assert "single writer" in source  # the reason stays next to `replicas: 1`
 
 
 def test_probes_hit_health_endpoints_on_the_configured_port(
     base: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    container = _container(base)
+    container = k8s.container(base)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     for probe, path in (
         ("livenessProbe", "/healthz"),
@@ -162,13 +73,13 @@ def test_probes_hit_health_endpoints_on_the_configured_port(
         assert get["path"] == path, probe
         assert get["port"] in ports, f"{probe} uses port {get['port']!r}, not a container port"
 
-    host, _, port = _settings(base, tmp_path, monkeypatch).http.listen.rpartition(":")
+    host, _, port = k8s.settings(base, tmp_path, monkeypatch).http.listen.rpartition(":")
     assert host == "0.0.0.0"  # noqa: S104  (inside the pod, for the kubelet and Prometheus)
     assert set(ports.values()) == {int(port)}
 
 
 def test_pod_is_locked_down(base: list[dict[str, Any]]) -> None:
-    pod, container = _pod(base), _container(base)
+    pod, container = k8s.pod(base), k8s.container(base)
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
@@ -184,7 +95,7 @@ def test_pod_runs_as_the_images_user(base: list[dict[str, Any]]) -> None:
     users = re.findall(r"^USER\s+(\d+)(?::(\d+))?\s*$", containerfile, flags=re.MULTILINE)
     assert users, "the Containerfile has no numeric USER"
     uid, gid = users[-1]
-    sc = _pod(base)["securityContext"]
+    sc = k8s.pod(base)["securityContext"]
     assert sc["runAsUser"] == int(uid)
     assert sc["runAsGroup"] == int(gid or uid)
 
@@ -192,9 +103,9 @@ def test_pod_runs_as_the_images_user(base: list[dict[str, Any]]) -> None:
 def test_resources_leave_room_for_every_scan_worker(
     base: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    resources = _container(base)["resources"]
+    resources = k8s.container(base)["resources"]
     assert {"cpu", "memory"} <= set(resources["requests"])
-    settings = _settings(base, tmp_path, monkeypatch)
+    settings = k8s.settings(base, tmp_path, monkeypatch)
     workers_cap = settings.scan_workers * settings.scan.limits.worker_memory_mb
     # Above the workers' own address-space caps, so a hostile file kills only its worker.
     assert _mebibytes(resources["limits"]["memory"]) > workers_cap
@@ -204,30 +115,30 @@ def test_resources_leave_room_for_every_scan_worker(
 def test_writable_places_are_volumes(
     base: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pod, container = _pod(base), _container(base)
+    pod, container = k8s.pod(base), k8s.container(base)
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
     assert "emptyDir" in mounts["/tmp"]
     claim = mounts["/var/lib/leakmon"]["persistentVolumeClaim"]["claimName"]
     assert claim in {d["metadata"]["name"] for d in base if d["kind"] == "PersistentVolumeClaim"}
     # The SQLite file lives on that volume, at an absolute path.
-    url = make_url(_settings(base, tmp_path, monkeypatch).storage.get_secret_value())
+    url = make_url(k8s.settings(base, tmp_path, monkeypatch).storage.get_secret_value())
     assert url.get_backend_name() == "sqlite"
     assert PurePosixPath(url.database or "").parent == PurePosixPath("/var/lib/leakmon")
 
 
 def test_config_mount_matches_the_container_args(base: list[dict[str, Any]]) -> None:
-    container = _container(base)
-    path = _config_path(container)
+    container = k8s.container(base)
+    path = k8s.config_path(container)
     mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent))
     assert mount.get("readOnly") is True
-    assert "targets:" in _config_text(base)  # the file the args name is in the ConfigMap
+    assert "targets:" in k8s.config_text(base)  # the file the args name is in the ConfigMap
 
 
 def test_configmap_config_loads_with_the_secrets(
     base: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings(base, tmp_path, monkeypatch)
+    settings = k8s.settings(base, tmp_path, monkeypatch)
     assert settings.targets, "the example config watches at least one target"
     assert settings.scan.hash_key is not None  # LEAKMON_HASH_KEY from the Secret
     assert all(n.url is not None for n in settings.notify if n.kind in ("webhook", "slack"))
@@ -243,12 +154,12 @@ def _variables(value: Any) -> set[str]:
 
 
 def test_every_variable_of_the_config_comes_from_a_secret(base: list[dict[str, Any]]) -> None:
-    referenced = _variables(yaml.safe_load(_config_text(base)))
-    provided = _secret_values(base, _container(base)["env"])
+    referenced = _variables(yaml.safe_load(k8s.config_text(base)))
+    provided = k8s.secret_values(base, k8s.container(base)["env"])
     assert referenced, "the config should take its webhook from ${...} variables"
     assert referenced <= set(provided)
     assert "LEAKMON_HASH_KEY" in provided
-    assert not [v for v in _container(base)["env"] if "value" in v and "KEY" in v["name"]]
+    assert not [v for v in k8s.container(base)["env"] if "value" in v and "KEY" in v["name"]]
 
 
 def test_example_secrets_are_placeholders(
@@ -262,13 +173,13 @@ def test_example_secrets_are_placeholders(
 
 
 def test_service_and_servicemonitor_select_the_metrics_port(base: list[dict[str, Any]]) -> None:
-    pod_labels = _only(base, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    service = _only(base, "Service")
+    pod_labels = k8s.only(base, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    service = k8s.only(base, "Service")
     assert service["spec"]["selector"].items() <= pod_labels.items()
     (port,) = service["spec"]["ports"]
-    assert port["targetPort"] in {p["name"] for p in _container(base)["ports"]}
+    assert port["targetPort"] in {p["name"] for p in k8s.container(base)["ports"]}
 
-    monitor = _only(base, "ServiceMonitor")
+    monitor = k8s.only(base, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     selected = monitor["spec"]["selector"]["matchLabels"]
     assert selected.items() <= service["metadata"]["labels"].items()
@@ -278,15 +189,15 @@ def test_service_and_servicemonitor_select_the_metrics_port(base: list[dict[str,
 
 
 def test_disruption_budget_selects_the_pod(base: list[dict[str, Any]]) -> None:
-    pod_labels = _only(base, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    pdb = _only(base, "PodDisruptionBudget")["spec"]
+    pod_labels = k8s.only(base, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    pdb = k8s.only(base, "PodDisruptionBudget")["spec"]
     assert pdb["selector"]["matchLabels"].items() <= pod_labels.items()
     # One replica: a budget of 0 unavailable would block every node drain.
     assert pdb["maxUnavailable"] == 1
 
 
 def test_image_is_a_placeholder_until_set(base: list[dict[str, Any]]) -> None:
-    image = _container(base)["image"]
+    image = k8s.container(base)["image"]
     version = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M)
     assert version
     assert image == f"registry.example.invalid/leakmon:{version.group(1)}"
@@ -295,55 +206,20 @@ def test_image_is_a_placeholder_until_set(base: list[dict[str, Any]]) -> None:
 def test_postgres_overlay_reads_storage_from_a_secret(
     postgres: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {v["name"]: v for v in _container(postgres)["env"]}
+    env = {v["name"]: v for v in k8s.container(postgres)["env"]}
     assert "secretKeyRef" in env["LEAKMON_STORAGE"]["valueFrom"]
-    settings = _settings(postgres, tmp_path, monkeypatch)
+    settings = k8s.settings(postgres, tmp_path, monkeypatch)
     assert make_url(settings.storage.get_secret_value()).drivername == "postgresql+psycopg"
     # No SQLite volume left behind, and still one writer.
     assert not [d for d in postgres if d["kind"] == "PersistentVolumeClaim"]
-    assert "/var/lib/leakmon" not in {m["mountPath"] for m in _container(postgres)["volumeMounts"]}
-    assert _only(postgres, "Deployment")["spec"]["replicas"] == 1
-    assert {p["httpGet"]["path"] for p in (_container(postgres)["readinessProbe"],)} == {"/readyz"}
-
-
-def _kubernetes_validate() -> Any:
-    # Any: the module object of an optional test dependency.
-    try:
-        import kubernetes_validate  # optional: only these tests need it
-    except ImportError:
-        message = "kubernetes-validate is not installed: pip install kubernetes-validate"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI is set, so deploy checks may not be skipped)")
-        pytest.skip(message)
-    return kubernetes_validate
-
-
-def _bundled_versions(kv: Any) -> list[str]:
-    # Any: the kubernetes_validate module. Its schemas ship as v<version>-local folders.
-    folder = Path(kv.__file__).parent / "kubernetes-json-schema"
-    return [p.name[1:].removesuffix("-local") for p in folder.glob("v*-local")]
+    leakmon = k8s.container(postgres)
+    assert "/var/lib/leakmon" not in {m["mountPath"] for m in leakmon["volumeMounts"]}
+    assert k8s.only(postgres, "Deployment")["spec"]["replicas"] == 1
+    assert {p["httpGet"]["path"] for p in (leakmon["readinessProbe"],)} == {"/readyz"}
 
 
 @pytest.mark.parametrize("overlay", ["base", "postgres"])
 def test_manifests_match_the_kubernetes_schemas(
     overlay: str, base: list[dict[str, Any]], postgres: list[dict[str, Any]]
 ) -> None:
-    kv = _kubernetes_validate()
-    docs = base if overlay == "base" else postgres
-    versions = [
-        v
-        for v in sorted(_bundled_versions(kv), key=lambda v: tuple(map(int, v.split("."))))
-        if tuple(map(int, v.split(".")[:2])) >= OLDEST_KUBERNETES
-    ]
-    assert versions[-1] == kv.latest_version()
-    checked = set()
-    for version in versions:
-        for doc in docs:
-            if doc["kind"] in CUSTOM_KINDS:
-                continue
-            try:
-                kv.validate(doc, version, strict=True)
-            except kv.ValidationError as exc:
-                pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} on {version}: {exc}")
-            checked.add(doc["kind"])
-    assert checked == {d["kind"] for d in docs} - CUSTOM_KINDS
+    k8s.validate_schemas(base if overlay == "base" else postgres)
