@@ -59,6 +59,14 @@ class Metrics:
             ["target", "status"],
             registry=r,
         )
+        self.refused_requests = Counter(
+            "leakmon_refused_requests_total",
+            "Requests the crawler refused to send: reason is address or resolved (a non-public"
+            " address), name (an internal host name), offsite (off the target's domains) or"
+            " scheme (not http or https).",
+            ["target", "reason"],
+            registry=r,
+        )
         self.bytes_downloaded = Counter(
             "leakmon_downloaded_bytes_total", "Bytes of files downloaded.", ["target"], registry=r
         )

@@ -25,6 +25,7 @@ __all__ = [
     "BUDGET_EXHAUSTED",
     "DOWNLOAD_ERRORS",
     "FETCH_META",
+    "REFUSED",
     "describe",
     "is_page",
     "is_page_request",
@@ -37,6 +38,10 @@ FETCH_META = "leakmon_fetch"
 
 #: The ``IgnoreRequest`` message of a request dropped by the poll's request budget.
 BUDGET_EXHAUSTED = "leakmon: the poll's request budget is exhausted"
+
+#: How the ``IgnoreRequest`` of a request refused by ``monitor.crawl.ssrf`` begins:
+#: ``leakmon: refused (reason): why``.
+REFUSED = "leakmon: refused"
 
 #: What a download can fail with once Scrapy has wrapped Twisted's errors (the
 #: same list Scrapy retries on). Anything else is a bug and is left to propagate.

@@ -9,12 +9,17 @@ from urllib.parse import urlsplit
 
 import tldextract
 
+from monitor.crawl.ssrf import PERMISSION_SETTING, permission_of
+
 if TYPE_CHECKING:
     from monitor.config import CrawlConfig, TargetConfig
 
 __all__ = ["allowed_domains", "depth_limit", "robots_token", "scrapy_settings"]
 
 _MIB = 1024 * 1024
+#: Redirect hops followed per request (Scrapy's default is 20): a portal needs two or
+#: three (http to https, a CDN); a loop or an endless chain is cut here.
+REDIRECT_MAX_TIMES = 5
 
 #: Spiders live in the top-level ``spiders`` package, one per portal kind (its ``name``).
 SPIDER_MODULES = ["spiders"]
@@ -62,6 +67,7 @@ def robots_token(user_agent: str) -> str:
 
 def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
     """Return the Scrapy settings of one poll of ``target`` (Any: Scrapy's values are mixed)."""
+    permission = permission_of(target, allowed_domains(target))
     return {
         "BOT_NAME": "leakmon",
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -79,6 +85,13 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": crawl.download_max_mb * _MIB,
         "DOWNLOAD_WARNSIZE": 0,
         "DEPTH_LIMIT": depth_limit(crawl, target),
+        "REDIRECT_MAX_TIMES": REDIRECT_MAX_TIMES,
+        # A body shorter than its Content-Length is an error, never a whole file.
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,
+        # http and https only: a portal's link to file:, ftp:, s3: or data: is never fetched.
+        "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
+        # Where this target's requests may go (monitor.crawl.ssrf.AddressGuard).
+        PERMISSION_SETTING: permission.as_setting(),
         # Breadth first: index pages before the deep ones, so a spent budget loses the least.
         "DEPTH_PRIORITY": 1,
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
@@ -106,6 +119,9 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         },
         "DOWNLOADER_MIDDLEWARES": {
             "monitor.crawl.guard.PollGuard": 10,
+            # Before the offsite filter (50) and robots.txt (100): a refused request
+            # costs nothing, and dont_filter does not get past it.
+            "monitor.crawl.ssrf.AddressGuard": 40,
             # Just inside RetryMiddleware (550): it sees a 429 first and waits as asked.
             "monitor.crawl.ratelimit.RetryAfter": 560,
             "monitor.crawl.statuses.StatusMetrics": 980,

@@ -1,0 +1,473 @@
+"""Refuse requests a watched portal could aim at our own network: private addresses, other hosts.
+
+A portal is someone else's server. Its links, redirects and catalogue entries
+are data it controls, so without a guard a hostile or compromised portal could
+make the daemon fetch ``http://169.254.169.254/`` (a cloud's metadata service,
+with credentials), an admin page on ``10.0.0.5``, or ``file:///etc/passwd``,
+and then scan and report what came back. Two checks stop that:
+
+- ``permitted(url, permission)``, a plain function, checks a URL before any
+  request: http(s) only, a host on the target's domains, and an address or name
+  that is public. ``AddressGuard`` (a downloader middleware) applies it to every
+  request of a crawl: pages, robots.txt, file downloads, retries and each hop
+  of a redirect, whatever ``dont_filter`` says.
+- ``PublicResolver``, installed on the reactor by ``AddressGuard``, checks the
+  address a host name resolves to when the connection is made, so a public-looking
+  name that resolves (or re-binds between two lookups) to a private address is
+  refused too, and so are the odd spellings of an IP address (``2130706433``,
+  ``127.1``) that the resolver turns into one.
+
+A target's own hosts are trusted even when they are not public: its start URL
+hosts, and its configured ``allowed_domains`` (subdomains included). That is how
+a portal on an intranet, or the stand-in portals of the tests on 127.0.0.1, are
+watched. Nothing else is.
+
+Other code that sends requests for a target applies the same rules with
+``permission_of(target, allowed_domains(target))`` and ``permitted(url, permission)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import socket
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import defer
+from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from zope.interface import classImplements  # type: ignore[import-untyped]  # no stubs
+
+from monitor.crawl.outcomes import FETCH_META, REFUSED
+from monitor.crawl.poll import state_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+    from monitor.config import TargetConfig
+    from monitor.metrics import Metrics
+
+__all__ = [
+    "PERMISSION_SETTING",
+    "AddressGuard",
+    "Permission",
+    "PublicResolver",
+    "is_public_address",
+    "permission_of",
+    "permitted",
+    "refusal_reason",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The Scrapy setting that carries a crawl's ``Permission`` (``Permission.as_setting``).
+PERMISSION_SETTING = "LEAKMON_PERMISSION"
+
+#: Refusal reasons, the ``reason`` label of ``leakmon_refused_requests_total``.
+SCHEME, OFFSITE, ADDRESS, NAME, RESOLVED = "scheme", "offsite", "address", "name", "resolved"
+
+#: Names that only mean something inside a network: never a public portal.
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan", ".intranet")
+#: NAT64 maps IPv4 addresses into IPv6; the IPv4 address inside is what is reached.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: Refusals logged per crawl; the rest are only counted (a page can link thousands).
+_MAX_LOGGED = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Permission:
+    """Where one target's crawl may send requests.
+
+    Attributes:
+        target: the target's name (for log lines and the metric).
+        domains: hosts the crawl may visit, subdomains included; empty means any host.
+        trusted_hosts: hosts that may have non-public addresses (the start URL hosts).
+        trusted_domains: domains that may have non-public addresses, subdomains
+            included (the target's configured ``allowed_domains``).
+    """
+
+    target: str
+    domains: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+    trusted_domains: tuple[str, ...] = ()
+
+    def trusts(self, host: str) -> bool:
+        """Say whether ``host`` is one the operator configured, so it may be private."""
+        host = _norm(host)
+        return host in self.trusted_hosts or _on(host, self.trusted_domains)
+
+    def as_setting(self) -> dict[str, Any]:
+        """Return the permission as a Scrapy setting value (Any: JSON-like values)."""
+        return {
+            "target": self.target,
+            "domains": list(self.domains),
+            "trusted_hosts": list(self.trusted_hosts),
+            "trusted_domains": list(self.trusted_domains),
+        }
+
+    @classmethod
+    def from_setting(cls, value: dict[str, Any]) -> Permission:
+        """Build a permission from ``as_setting``'s value (Any: JSON-like values)."""
+        return cls(
+            target=str(value["target"]),
+            domains=tuple(_norm(d) for d in value.get("domains") or ()),
+            trusted_hosts=tuple(_norm(h) for h in value.get("trusted_hosts") or ()),
+            trusted_domains=tuple(_norm(d) for d in value.get("trusted_domains") or ()),
+        )
+
+
+def permission_of(target: TargetConfig, domains: Iterable[str]) -> Permission:
+    """Return a target's permission; ``domains`` are its crawl's (``settings.allowed_domains``)."""
+    hosts = [_norm(urlsplit(u).hostname or "") for u in target.start_urls]
+    return Permission(
+        target=target.name,
+        domains=tuple(_norm(d) for d in domains),
+        trusted_hosts=tuple(dict.fromkeys(h for h in hosts if h)),
+        trusted_domains=tuple(_norm(d) for d in target.allowed_domains or ()),
+    )
+
+
+def permitted(url: str, permission: Permission, extra_domains: Iterable[str] = ()) -> str | None:
+    """Return why a request for ``url`` must not be sent, or ``None`` when it may be.
+
+    The reason is one of ``scheme`` (not http or https), ``offsite`` (the host is
+    not on ``permission.domains`` nor on ``extra_domains``, which a spider may
+    widen at run time), ``address`` (an IP address that is not public: private,
+    loopback, link-local such as 169.254.169.254, unspecified, reserved,
+    multicast) or ``name`` (a name that only exists inside a network:
+    ``localhost``, ``metadata.google.internal``, a name without a dot). A
+    trusted host (``Permission.trusts``) may be private. A public-looking name
+    is checked again, on its address, by ``PublicResolver`` when it is resolved.
+    """
+    try:
+        parts = urlsplit(url)
+        host = _norm(parts.hostname or "")
+    except ValueError:  # an unparseable netloc, such as an unclosed "[" of an IPv6 host
+        return SCHEME
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return SCHEME
+    extra = tuple(_norm(d) for d in extra_domains)
+    if permission.domains and not (_on(host, permission.domains) or (extra and _on(host, extra))):
+        return OFFSITE
+    if permission.trusts(host):
+        return None
+    address = _literal(host)
+    if address is not None:
+        return None if is_public_address(address) else ADDRESS
+    if "." not in host or host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
+        return NAME
+    return None
+
+
+def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Say whether an IP address is globally reachable (not private, loopback, link-local...).
+
+    IPv4 addresses carried inside IPv6 ones (``::ffff:10.0.0.1``, NAT64, 6to4)
+    are judged by the IPv4 address, which is what the packets reach.
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return is_public_address(inner)
+    return ip.is_global and not ip.is_multicast
+
+
+def refusal_reason(exc: BaseException) -> str | None:
+    """Return the reason of a refusal raised by this module, or ``None`` for another error."""
+    text = str(exc)
+    if not (isinstance(exc, IgnoreRequest) and text.startswith(REFUSED)):
+        return None
+    return text[len(REFUSED) :].split(")", 1)[0].lstrip(" (") or None
+
+
+def _refuse(reason: str, detail: str) -> IgnoreRequest:
+    return IgnoreRequest(f"{REFUSED} ({reason}): {detail}")
+
+
+_WHY = {
+    SCHEME: "not an http(s) URL",
+    OFFSITE: "its host is not on the target's allowed domains",
+    ADDRESS: "its address is not public (private, loopback, link-local or reserved)",
+    NAME: "its host name exists only inside a network",
+}
+
+
+class _NameResolver(Protocol):
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,  # Any: Twisted's IResolutionReceiver (zope interfaces)
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Any = None,  # Any: a sequence of Twisted address classes
+        transportSemantics: str = "TCP",
+    ) -> Any: ...  # Any: an IHostResolution
+
+
+class _Collect:
+    """Gather every address a resolution yields (for ``PublicResolver.lookup``)."""
+
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+        self.done: defer.Deferred[list[str]] = defer.Deferred()
+
+    def resolutionBegan(self, resolution: Any) -> None:  # Any: an IHostResolution
+        """Nothing to do until the addresses come."""
+
+    def addressResolved(self, address: Any) -> None:  # Any: a Twisted IPv4/IPv6 address
+        self.addresses.append(str(address.host))
+
+    def resolutionComplete(self) -> None:
+        self.done.callback(self.addresses)
+
+
+class _PublicOnly:
+    """Pass on the public addresses of a resolution and drop the others."""
+
+    def __init__(self, receiver: Any, name: str) -> None:  # Any: an IResolutionReceiver
+        self._receiver = receiver
+        self._name = name
+
+    def resolutionBegan(self, resolution: Any) -> None:  # Any: an IHostResolution
+        self._receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: Any) -> None:  # Any: a Twisted IPv4/IPv6 address
+        if is_public_address(str(address.host)):
+            self._receiver.addressResolved(address)
+        else:
+            logger.warning(
+                "refused to connect to %s at %s: not a public address (it resolved to a"
+                " public one when the request was checked: DNS rebinding?)",
+                self._name,
+                address.host,
+            )
+
+    def resolutionComplete(self) -> None:
+        self._receiver.resolutionComplete()
+
+
+class PublicResolver:
+    """Resolve host names for connections to public addresses only, except trusted hosts.
+
+    It wraps the reactor's name resolver, so the address checked is the address the
+    connection then uses: a name that answered ``AddressGuard``'s lookup with a
+    public address and answers the connection's with a private one (DNS
+    rebinding) gets no address, and the download fails as a DNS error. The reactor
+    has one resolver for every crawl, so it trusts the hosts of every target whose
+    crawl has started; each crawl's ``AddressGuard`` keeps it on its own domains.
+    """
+
+    def __init__(self, resolver: _NameResolver) -> None:
+        self._resolver = resolver
+        self._hosts: set[str] = set()
+        self._domains: set[str] = set()
+
+    def trust(self, permission: Permission) -> None:
+        """Let a target's trusted hosts resolve to any address."""
+        self._hosts.update(permission.trusted_hosts)
+        self._domains.update(permission.trusted_domains)
+
+    def trusts(self, name: str) -> bool:
+        """Say whether some target's configuration trusts ``name`` with a private address."""
+        host = _norm(name)
+        return host in self._hosts or _on(host, tuple(self._domains))
+
+    def lookup(self, name: str) -> defer.Deferred[list[str]]:
+        """Return every address ``name`` resolves to, unfiltered (for ``AddressGuard``)."""
+        collect = _Collect()
+        self._resolver.resolveHostName(collect, name)
+        return collect.done
+
+    def resolveHostName(  # Twisted's interface names it so
+        self,
+        resolutionReceiver: Any,  # Any: Twisted's IResolutionReceiver (zope interfaces)
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Any = None,  # Any: a sequence of Twisted address classes
+        transportSemantics: str = "TCP",
+    ) -> Any:  # Any: an IHostResolution
+        """Resolve ``hostName``, passing on only its public addresses unless it is trusted."""
+        receiver = (
+            resolutionReceiver
+            if self.trusts(hostName)
+            else _PublicOnly(resolutionReceiver, _norm(hostName))
+        )
+        return self._resolver.resolveHostName(
+            receiver, hostName, portNumber, addressTypes, transportSemantics
+        )
+
+
+classImplements(_Collect, IResolutionReceiver)
+classImplements(_PublicOnly, IResolutionReceiver)
+classImplements(PublicResolver, IHostnameResolver)
+
+
+def install_resolver(reactor: Any) -> PublicResolver:
+    """Wrap the reactor's name resolver in a ``PublicResolver`` once (Any: the reactor)."""
+    current = reactor.nameResolver
+    if isinstance(current, PublicResolver):
+        return current
+    guarded = PublicResolver(current)
+    reactor.installNameResolver(guarded)
+    return guarded
+
+
+class AddressGuard:
+    """Refuse every request of a crawl that ``permitted`` refuses, and count and log refusals.
+
+    It sits before Scrapy's offsite and robots.txt middlewares, so a refused
+    request costs nothing: no robots.txt is fetched for a private host, no budget
+    is spent, nothing is retried. It checks what Scrapy's offsite filter lets
+    through: requests marked ``dont_filter`` (catalogue API calls, retries and
+    their redirects) and the downloads of files. Each redirect hop is a new
+    request, so it is checked too. Refusals by ``PublicResolver`` (raised when a
+    connection is made) are counted here as well.
+
+    A refusal is an ``IgnoreRequest``: a refused page is skipped like an offsite
+    one, a refused start URL makes the poll incomplete (``PollGuard``), a refused
+    file is counted as ``refused`` in the poll summary (``FetchPipeline``).
+    Operators see a WARNING naming the target and URL (the first ones of each
+    poll) and ``leakmon_refused_requests_total{target,reason}``.
+
+    Args:
+        permission: where the crawl may go.
+        metrics: where refusals are counted; ``None`` outside a poll (detection probes).
+        spider_domains: returns the spider's current ``allowed_domains`` (a spider
+            may widen them, as ``tableau`` does for the Tableau hosts a page embeds).
+    """
+
+    #: Hosts every crawl trusts besides its target's own. Empty in the daemon; tests
+    #: whose stand-in for a public service (Tableau Public) runs on loopback set it.
+    extra_trusted: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        permission: Permission,
+        metrics: Metrics | None = None,
+        spider_domains: Any = None,  # Any: a callable returning an iterable of domains
+        resolver: PublicResolver | None = None,
+        lookup_timeout: float = 30.0,
+    ) -> None:
+        self.permission = permission
+        self.metrics = metrics
+        self._spider_domains = spider_domains
+        self._resolver = resolver
+        self._lookup_timeout = lookup_timeout
+        self._addresses: dict[str, str | None] = {}  # host -> a non-public address, or None
+        self.refused = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuard:
+        """Build the guard from the crawl's settings and install ``PublicResolver``.
+
+        Raises:
+            NotConfigured: the crawl's settings carry no permission (not built by
+                ``scrapy_settings``).
+        """
+        permission = _permission(crawler.settings)
+        if cls.extra_trusted:
+            trusted = permission.trusted_hosts + tuple(_norm(h) for h in cls.extra_trusted)
+            permission = dataclasses.replace(permission, trusted_hosts=trusted)
+        try:
+            metrics: Metrics | None = state_of(crawler).metrics
+        except NotConfigured:
+            metrics = None  # a detection probe: guarded, but not part of a poll
+        from twisted.internet import reactor  # lazy import: the running reactor
+
+        resolver = install_resolver(reactor)
+        resolver.trust(permission)
+
+        def spider_domains() -> Iterable[str]:
+            return getattr(crawler.spider, "allowed_domains", None) or ()
+
+        timeout = min(crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30.0), 60.0)
+        return cls(permission, metrics, spider_domains, resolver, timeout)
+
+    async def process_request(self, request: Request) -> None:
+        """Raise ``IgnoreRequest`` for a request ``permitted`` refuses, or whose host is private.
+
+        A host name the target does not trust is looked up once per crawl: when one
+        of its addresses is not public, its requests are refused before any
+        connection (``resolved``). ``PublicResolver`` checks again when connecting.
+        """
+        extra = self._spider_domains() if self._spider_domains is not None else ()
+        reason = permitted(request.url, self.permission, extra)
+        if reason is not None:
+            raise _refuse(reason, _WHY[reason])
+        host = _norm(urlsplit(request.url).hostname or "")
+        if self._resolver is None or self.permission.trusts(host) or _literal(host) is not None:
+            return
+        if host not in self._addresses:
+            self._addresses[host] = await self._private_address(self._resolver, host)
+        private = self._addresses[host]
+        if private is not None:
+            raise _refuse(RESOLVED, f"{host} resolves to {private}, which is not a public address")
+
+    async def _private_address(self, resolver: PublicResolver, host: str) -> str | None:
+        from twisted.internet import reactor  # lazy import: the running reactor
+
+        d = resolver.lookup(host).addTimeout(self._lookup_timeout, reactor)
+        try:
+            addresses = await maybe_deferred_to_future(d)
+        except (defer.TimeoutError, defer.CancelledError):
+            return None  # the connection resolves it again, and PublicResolver checks that
+        return next((a for a in addresses if not is_public_address(a)), None)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """Count and log a refusal, whether this guard or ``PublicResolver`` made it."""
+        reason = refusal_reason(exception)
+        if reason is None:
+            return
+        target = self.permission.target
+        if self.metrics is not None:
+            self.metrics.refused_requests.labels(target, reason).inc()
+        self.refused += 1
+        if request.meta.get(FETCH_META):
+            return  # FetchPipeline logs the files it could not fetch, with the reason
+        if self.refused <= _MAX_LOGGED:
+            logger.warning("target=%s refused %s: %s", target, request.url, exception)
+        elif self.refused == _MAX_LOGGED + 1:
+            logger.warning(
+                "target=%s: more than %d requests refused in this crawl; the rest are only"
+                " counted in leakmon_refused_requests_total",
+                target,
+                _MAX_LOGGED,
+            )
+
+
+def _permission(settings: BaseSettings) -> Permission:
+    value = settings.getdict(PERMISSION_SETTING)
+    if not value:
+        raise NotConfigured(f"no {PERMISSION_SETTING} setting: not a leakmon crawl")
+    return Permission.from_setting(value)
+
+
+def _norm(host: str) -> str:
+    return host.strip().lower().rstrip(".")
+
+
+def _on(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return the IP address a host spells, in any form a resolver accepts (``127.1``, hex)."""
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone id is not the address
+    except ValueError:
+        pass
+    if all(c in "0123456789abcdefx." for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
