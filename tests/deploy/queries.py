@@ -92,3 +92,45 @@ def label_uses(expr: str) -> list[tuple[set[str], set[str]]]:
         if names:
             uses.append((names, labels - SCRAPE_LABELS))
     return uses
+
+
+#: Gauges only the elected replica exports in cluster mode (monitor/metrics.py): summing them
+#: over replicas would count twice during a leader handover, so queries take ``max``.
+CLUSTER_WIDE = frozenset(
+    {"leakmon_open_findings", "leakmon_outbox_depth", "leakmon_frontier_pending"}
+)
+_CLAUSE = re.compile(r"\b(?:by|without)\s*\([^()]*\)\s*$")
+_FUNCTION = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*$")
+_KEYWORDS = frozenset({"and", "or", "unless", "on", "ignoring", "group_left", "group_right"})
+
+
+def enclosing_calls(expr: str, at: int) -> list[str]:
+    """Return the functions and aggregations around position ``at``, innermost first.
+
+    ``sum(max by (target) (leakmon_x))`` gives ``["max", "sum"]`` for a position inside
+    ``leakmon_x``; plain grouping parentheses and operators' label lists are skipped.
+    """
+    calls = []
+    for i in range(at - 1, -1, -1):
+        if expr[i] != "(" or _closing(expr, i) < at:
+            continue
+        before = expr[:i]
+        clause = _CLAUSE.search(before)
+        if clause:
+            before = before[: clause.start()]
+        name = _FUNCTION.search(before)
+        if name and name.group(1) not in _KEYWORDS:
+            calls.append(name.group(1))
+    return calls
+
+
+def summed_cluster_wide(expr: str) -> list[str]:
+    """Return the cluster-wide gauges the expression aggregates other than with max or min."""
+    wrong = []
+    for m in METRIC_NAME.finditer(expr):
+        if m.group(0) not in CLUSTER_WIDE or expr.startswith("label_values("):
+            continue
+        calls = enclosing_calls(expr, m.start())
+        if not calls or calls[0] not in {"max", "min"}:
+            wrong.append(f"{m.group(0)} under {calls or 'no aggregation'}")
+    return wrong

@@ -9,7 +9,13 @@ from __future__ import annotations
 import itertools
 import re
 
-from tests.deploy.queries import GRAFANA_BUILTINS, dashboard, dashboard_exprs, panels
+from tests.deploy.queries import (
+    GRAFANA_BUILTINS,
+    dashboard,
+    dashboard_exprs,
+    panels,
+    summed_cluster_wide,
+)
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -84,6 +90,21 @@ def test_dashboard_shows_what_operators_need() -> None:
         "time since last poll": r"time\(\) - max by \(target\) "
         r"\(leakmon_last_successful_poll_timestamp_seconds",
         "watched files": r"leakmon_watched_files",
+        "replicas": r"sum\(up\{job=~\"\$job\"\}\)",
+        "leader": r"leakmon_cluster_leader",
+        "frontier backlog": r"max\(leakmon_frontier_pending",
+        "frontier in flight": r"sum(?: by \(instance\))? \(leakmon_frontier_inflight",
     }
     missing = [what for what, pattern in wanted.items() if not re.search(pattern, exprs)]
     assert missing == []
+
+
+def test_cluster_wide_gauges_are_never_summed_over_replicas() -> None:
+    """Only the elected replica exports them; a handover must not show a finding twice."""
+    wrong = {expr: summed_cluster_wide(expr) for expr in dashboard_exprs()}
+    assert {expr: why for expr, why in wrong.items() if why} == {}
+
+
+def test_cluster_panels_are_titled_for_operators() -> None:
+    titles = {p["title"] for p in panels(dashboard())}
+    assert {"Cluster", "Replicas", "Leader", "Frontier backlog"} <= titles

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from tests.deploy.queries import ALERTS, dashboard_exprs
+from tests.deploy.queries import ALERTS, dashboard_exprs, rule_exprs, summed_cluster_wide
 from tests.deploy.tools import DEPLOY, require_tool
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ def test_every_alert_has_a_firing_unit_test() -> None:
         if case.get("exp_alerts")
     }
     assert {a["alert"] for a in _alerts()} == fired
+
+
+def test_rules_never_sum_cluster_wide_gauges() -> None:
+    """Only the elected replica exports them; summed, a handover would page for 2x findings."""
+    wrong = {expr: summed_cluster_wide(expr) for expr in rule_exprs()}
+    assert {expr: why for expr, why in wrong.items() if why} == {}
 
 
 def _anchors(markdown: str) -> set[str]:
