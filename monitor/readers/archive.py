@@ -38,6 +38,8 @@ _RATIO_GRACE_BYTES = 1024 * 1024
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME_CHARS = 100
 _ENCRYPTED_FLAG = 0x1
+_UTF8_FLAG = 0x800
+_LOCAL_HEADER_BYTES = 30
 
 
 @dataclasses.dataclass
@@ -64,6 +66,8 @@ class ZipReader:
     archives by ``max_archive_depth``, ``max_archive_members`` and
     ``max_uncompressed_bytes`` (counted while extracting, not taken from the
     headers), and per member by ``max_compression_ratio`` and ``max_file_bytes``.
+    An archive whose members share compressed data (the overlapping-entry bomb,
+    where thousands of entries inflate the same bytes) is refused before any is read.
     A member that cannot be read is logged and skipped; the archive fails only if
     every member fails, or after the readable members when one was encrypted or
     over a limit, so the operator hears about what could not be checked.
@@ -101,6 +105,7 @@ class ZipReader:
         with archive:
             members = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
             _check_totals(path, members, limits, budget)
+            _check_overlaps(path, archive)
             member_limits = dataclasses.replace(limits, depth=limits.depth + 1)
             errors: list[ReaderError] = []
             read_any = False
@@ -198,6 +203,29 @@ def _check_totals(
             f"{path.name}: archive declares {declared} uncompressed bytes, over the limit "
             f"of {limits.max_uncompressed_bytes}"
         )
+
+
+def _check_overlaps(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse an archive in which one member's data runs into another's, or into the directory.
+
+    Each member's data ends at least at its header offset plus a 30-byte local
+    header, its name and its compressed size; the local extra field can only add
+    to that, so a smaller lower bound than the next offset is a certain overlap.
+    This is the shape of David Fifield's non-recursive zip bomb: many directory
+    entries inflating one kernel, which no honest archiver writes.
+    """
+    spans = sorted(archive.infolist(), key=lambda info: info.header_offset)
+    for info, after in zip(spans, [*spans[1:], None], strict=True):
+        limit = after.header_offset if after is not None else archive.start_dir
+        encoding = "utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"
+        name_bytes = len(info.orig_filename.encode(encoding, errors="replace"))
+        end = info.header_offset + _LOCAL_HEADER_BYTES + name_bytes + info.compress_size
+        if end > limit:
+            other = f"member {after.filename!r}" if after is not None else "the central directory"
+            raise FileTooLarge(
+                f"{path.name}: member {info.filename!r} overlaps {other} (entries that share "
+                "compressed data: an overlapping-entry zip bomb); refused"
+            )
 
 
 def _extract(

@@ -13,7 +13,7 @@ import polars as pl
 from monitor.errors import CorruptFile, FileTooLarge
 from monitor.models import Table
 from monitor.readers.registry import register
-from monitor.readers.sniff import Dialect, sniff_dialect
+from monitor.readers.sniff import Dialect, looks_binary, sniff_dialect
 from monitor.readers.tabular import column_names, find_header
 
 if TYPE_CHECKING:
@@ -70,19 +70,65 @@ class _Utf8Stream:
 
 
 def _record_cut(buf: bytes) -> int:
-    """Return the index just past the last newline that ends a whole record, or -1."""
-    pos = buf.rfind(b"\n")
-    while pos >= 0:
-        if buf.count(b'"', 0, pos) % 2 == 0:
-            return pos + 1
-        pos = buf.rfind(b"\n", 0, pos)
+    """Return the index just past the last newline that ends a whole record, or -1.
+
+    A newline ends a record when an even number of quotes comes before it. The
+    buffer is split at quotes once, so a stray quote costs one pass over the
+    buffer, not one pass per line (which hung the reader on a single ``"``).
+    """
+    parts = buf.split(b'"')
+    end = len(buf)
+    for index in range(len(parts) - 1, -1, -1):
+        start = end - len(parts[index])
+        if index % 2 == 0:  # outside quotes
+            pos = parts[index].rfind(b"\n")
+            if pos >= 0:
+                return start + pos + 1
+        end = start - 1  # the quote before this part
     return -1
 
 
-def _header_rows(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
-    """Parse the first rows and the character offset where each row ends."""
+def _last_newline_cut(buf: bytes) -> int:
+    """Return the index just past the last newline, quotes or not, or -1."""
+    pos = buf.rfind(b"\n")
+    return pos + 1 if pos >= 0 else -1
+
+
+def _header_sample(path: Path, stream: _Utf8Stream, buf: bytes) -> tuple[bytes, int]:
+    """Return the buffer and how much of it the header search reads.
+
+    That is ``_SNIFF_BYTES``, or more when the first line alone is longer (a wide
+    header), so that a long first line is read rather than taken for an empty file.
+
+    Raises:
+        FileTooLarge: the first line is longer than ``_MAX_LINE_BYTES``.
+    """
+    first = buf.find(b"\n")
+    while first < 0 and not stream.eof:
+        if len(buf) > _MAX_LINE_BYTES:
+            raise FileTooLarge(f"{path.name}: a record is longer than {_MAX_LINE_BYTES} bytes")
+        searched = len(buf)
+        buf += stream.read()
+        first = buf.find(b"\n", searched)
+    if first < 0:
+        return buf, len(buf)  # one line and no newline: the sample is the whole file
+    if first < _SNIFF_BYTES:
+        return buf, _SNIFF_BYTES
+    want = first + 1 + _SNIFF_BYTES
+    while not stream.eof and len(buf) < want:
+        buf += stream.read()
+    return buf, want
+
+
+def _header_rows(
+    text: str, delimiter: str, *, whole: bool = False
+) -> tuple[list[list[str | None]], list[int]]:
+    """Parse the first rows and the character offset where each row ends.
+
+    ``whole`` says the text is the whole file, so its last line is complete.
+    """
     lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
+    if lines and not lines[-1].endswith("\n") and not whole:
         lines = lines[:-1]  # cut short by the sample size
     ends: list[int] = []
     consumed = 0
@@ -127,7 +173,13 @@ class CsvReader:
     )
 
     def read(self, path: Path, limits: ReadLimits) -> Iterator[Table]:
-        """Yield the file's rows as chunks of one table."""
+        """Yield the file's rows as chunks of one table.
+
+        Raises:
+            CorruptFile: the file is binary data (NULs, control bytes), not text.
+            FileTooLarge: a record is over 64 MiB, or the file over ``max_columns``
+                or ``max_rows``.
+        """
         with path.open("rb") as fh:
             dialect = sniff_dialect(fh.read(_SNIFF_BYTES))
             fh.seek(len(dialect.bom))
@@ -135,10 +187,19 @@ class CsvReader:
             buf = stream.read()
             while not stream.eof and len(buf) < _SNIFF_BYTES:
                 buf += stream.read()
-            text = buf[:_SNIFF_BYTES].decode("utf-8", errors="replace")
-            rows, ends = _header_rows(text, dialect.delimiter)
+            buf, sample = _header_sample(path, stream, buf)
+            text = buf[:sample].decode("utf-8", errors="replace")
+            if looks_binary(text[:_SNIFF_BYTES]):
+                raise CorruptFile(f"{path.name}: binary data, not delimited text")
+            whole = stream.eof and sample >= len(buf)
+            rows, ends = _header_rows(text, dialect.delimiter, whole=whole)
             if not rows:
-                return
+                if not text.strip():
+                    return
+                # The csv module gave up on the first line (a field over its size
+                # limit, a NUL byte): read the file as headerless rather than as empty.
+                first_line = text.split("\n", 1)[0]
+                rows, ends = [[None] * (first_line.count(dialect.delimiter) + 1)], [0]
             guess = find_header(rows)
             width = max(
                 len(r) for r in rows[guess.data_start if guess.data_start < len(rows) else 0 :]
@@ -175,9 +236,21 @@ class CsvReader:
                 cut = _record_cut(buf)
                 while cut < 0 and not stream.eof:
                     if len(buf) > _MAX_LINE_BYTES:
-                        raise FileTooLarge(
-                            f"{path.name}: a record is longer than {_MAX_LINE_BYTES} bytes"
+                        # No record ends within the limit: a stray quote opened a "cell"
+                        # that never closes. Cut at a line end and let the parser read
+                        # the quote as text; only a line that long with no end is refused.
+                        cut = _last_newline_cut(buf)
+                        if cut < 0:
+                            raise FileTooLarge(
+                                f"{path.name}: a record is longer than {_MAX_LINE_BYTES} bytes"
+                            )
+                        logger.warning(
+                            "%s: no record ends within %d bytes (unbalanced quote?); "
+                            "reading on at the last line end",
+                            path.name,
+                            _MAX_LINE_BYTES,
                         )
+                        break
                     buf += stream.read()
                     cut = _record_cut(buf) if not stream.eof else len(buf)
                 piece, buf = buf[:cut], buf[cut:]

@@ -33,6 +33,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _HEAD_BYTES = 8192
+#: Kinds whose files always start with a signature, checked first in ``detect_kind``;
+#: a name or media type alone never picks them (portals mislabel files often).
+_SIGNED_KINDS = frozenset({"zip", "spreadsheet", "pdf"})
+# PDF readers accept a signature anywhere in the first kilobyte.
+_PDF_SIGNATURE_WINDOW = 1024
 
 
 class Reader(Protocol):
@@ -112,6 +117,9 @@ def _text_kind(head: bytes, suffix: str) -> str | None:
 def detect_kind(path: Path, media_type: str | None = None) -> str:
     """Return the reader kind for a file, by magic bytes first, then extension and media type.
 
+    PDF, ZIP and workbook files are known by their signature only; a file named
+    or served as one without it is sniffed like any other.
+
     Raises:
         EncryptedFile: for a password-protected Office document.
         UnsupportedFormat: when no reader accepts the file.
@@ -126,18 +134,20 @@ def detect_kind(path: Path, media_type: str | None = None) -> str:
         if "EncryptedPackage".encode("utf-16-le") in path.read_bytes()[: 1024 * 1024]:
             raise EncryptedFile(f"{path.name}: password-protected Office document")
         return "spreadsheet"
-    if head.startswith(b"%PDF"):
+    if head.startswith(b"%PDF") or (suffix == ".pdf" and b"%PDF-" in head[:_PDF_SIGNATURE_WINDOW]):
         return "pdf"
     guessed = _text_kind(head, suffix)
     if guessed and guessed in REGISTRY:
         return guessed
+    # The signature checks above failed, so a name or media type saying PDF, ZIP or
+    # workbook is wrong: the content decides (text is read as CSV, binary refused).
     for kind, cls in REGISTRY.items():
-        if suffix and suffix in cls.extensions:
+        if suffix and suffix in cls.extensions and kind not in _SIGNED_KINDS:
             return kind
     if media_type:
         base = media_type.split(";")[0].strip().lower()
         for kind, cls in REGISTRY.items():
-            if base in cls.media_types:
+            if base in cls.media_types and kind not in _SIGNED_KINDS:
                 return kind
     if head and b"\x00" not in head and "csv" in REGISTRY:
         return "csv"

@@ -11,7 +11,7 @@ import codecs
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["Dialect", "sniff_dialect"]
+__all__ = ["Dialect", "looks_binary", "sniff_dialect"]
 
 _DELIMITERS = (",", "\t", "|", ";")
 # Bytes cp1252 leaves undefined: their presence means latin-1, not cp1252.
@@ -45,6 +45,9 @@ def _sniff_encoding(head: bytes) -> tuple[str, bytes]:
     ):
         if head.startswith(bom):
             return name, bom
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16, b""
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -52,6 +55,32 @@ def _sniff_encoding(head: bytes) -> tuple[str, bytes]:
         if exc.start < len(head) - 4:
             return ("latin-1" if _CP1252_HOLES & set(head) else "cp1252"), b""
     return "utf-8", b""
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """Name UTF-16 text that has no BOM: ASCII characters leave every other byte NUL."""
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    odd = head[1 : pairs * 2 : 2].count(0)
+    even = head[0 : pairs * 2 : 2].count(0)
+    if odd > pairs * 0.4 and even < pairs * 0.05:
+        return "utf-16-le"
+    if even > pairs * 0.4 and odd < pairs * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def looks_binary(text: str) -> bool:
+    """Say whether decoded text is really binary data: more than 2% control characters.
+
+    Text exports carry the odd stray control byte (a DOS end-of-file mark, NUL
+    padding); random or compressed bytes are about 10% control characters.
+    """
+    if not text:
+        return False
+    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f\v")
+    return controls > len(text) * 0.02
 
 
 def _sniff_newline(text: str) -> str:

@@ -12,6 +12,7 @@ from monitor.errors import CorruptFile, EncryptedFile, FileTooLarge
 from monitor.readers.chunks import table_chunks
 from monitor.readers.registry import register
 from monitor.readers.tabular import cell_text, column_names, find_header
+from monitor.readers.workbook_guard import check_workbook_package
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -36,7 +37,10 @@ class SpreadsheetReader:
     without a header gets columns ``c1..cN``, and blank rows are dropped. Chart
     sheets and empty sheets yield nothing. Limits: ``max_sheets``,
     ``max_columns`` and ``max_rows`` per sheet; calamine holds one sheet's cells
-    at a time and frames are built ``chunk_rows`` at a time.
+    at a time and frames are built ``chunk_rows`` at a time. XLSX and ODS packages
+    are checked before they are opened: parts within the archive size and ratio
+    limits, no XML DOCTYPE or entities, no sparse sheet whose cell rectangle would
+    exhaust memory.
     """
 
     kind: ClassVar[str] = "spreadsheet"
@@ -55,8 +59,10 @@ class SpreadsheetReader:
         Raises:
             EncryptedFile: the workbook is password-protected.
             CorruptFile: the workbook or one of its sheets cannot be parsed.
-            FileTooLarge: more than ``max_sheets`` sheets, after the first ones are yielded.
+            FileTooLarge: more than ``max_sheets`` sheets, after the first ones are yielded;
+                or the package is a bomb (see ``workbook_guard``).
         """
+        check_workbook_package(path, limits)
         try:
             workbook = calamine.CalamineWorkbook.from_path(path)
         except calamine.PasswordError as exc:
@@ -64,7 +70,7 @@ class SpreadsheetReader:
             # holding an ``EncryptedPackage`` stream instead of the workbook's parts.
             raise EncryptedFile(f"{path.name}: password-protected workbook") from exc
         except calamine.CalamineError as exc:
-            raise CorruptFile(f"{path.name}: workbook is damaged or truncated ({exc})") from exc
+            raise _calamine_error(path, "workbook is damaged or truncated", exc) from exc
         with workbook:
             for index, meta in enumerate(workbook.sheets_metadata):
                 if index >= limits.max_sheets:
@@ -85,7 +91,7 @@ class SpreadsheetReader:
         try:
             sheet = workbook.get_sheet_by_name(name)
         except calamine.CalamineError as exc:
-            raise CorruptFile(f"{path.name}: sheet {name!r} cannot be parsed ({exc})") from exc
+            raise _calamine_error(path, f"sheet {name!r} cannot be parsed", exc) from exc
         rows = _filled_rows(sheet.iter_rows())
         head = list(islice(rows, _HEADER_ROWS))
         if not head:
@@ -102,6 +108,13 @@ class SpreadsheetReader:
             limits=limits,
             headerless=header is None,
         )
+
+
+def _calamine_error(path: Path, what: str, exc: Exception) -> CorruptFile | FileTooLarge:
+    """Tell calamine's own cell ceiling (a limit: the file is not checked) from damage."""
+    if "cell limit exceeded" in str(exc).lower():
+        return FileTooLarge(f"{path.name}: {what}: {exc}")
+    return CorruptFile(f"{path.name}: {what} ({exc})")
 
 
 def _filled_rows(raw_rows: Iterable[Sequence[object]]) -> Iterator[list[str | None]]:

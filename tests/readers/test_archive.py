@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
+import random
 import tempfile
 import zipfile
 from typing import TYPE_CHECKING
@@ -15,8 +17,10 @@ from faker import Faker
 
 from monitor.errors import CorruptFile, EncryptedFile, FileTooLarge, UnsupportedFormat
 from monitor.models import ReadLimits
+from monitor.readers import archive as archive_module
 from monitor.readers import read_tables
 from monitor.readers.archive import ZipReader
+from tests.readers import zipcraft
 from tests.synthetic import ZIP_ROWLEVEL_MEMBER, zip_hiding_rowlevel_csv
 
 if TYPE_CHECKING:
@@ -265,3 +269,167 @@ def test_distrusts_sizes_in_headers(tmp_path: Path) -> None:
         CorruptFile, match=r"liar\.zip: member 'liar\.json': liar\.json: cannot be extracted"
     ):
         _read(path)
+
+
+# -- zip bombs and other hostile archives -----------------------------------------------
+
+MiB = 1024 * 1024
+
+
+@functools.cache
+def _kernel(size: int = MiB) -> bytes:
+    """Return CSV text that deflates only about twice over: no ratio limit can catch it."""
+    noise = random.Random(13).randbytes(size // 2).hex().encode()
+    rows = (noise[i : i + 60] for i in range(0, len(noise), 60))
+    return (b"id,token\n" + b"\n".join(b"%d,%s" % (n, row) for n, row in enumerate(rows)))[:size]
+
+
+def _no_extraction(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every member the reader starts to inflate."""
+    inflated: list[str] = []
+    original = archive_module._extract
+
+    def spy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *args: object) -> None:
+        inflated.append(info.filename)
+        original(archive, info, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive_module, "_extract", spy)
+    return inflated
+
+
+@pytest.mark.parametrize(
+    ("build", "limits"),
+    [
+        # Default limits: 5,000 entries of one 1 MiB kernel declare 5 GiB from a 600 KB file.
+        (lambda kernel: zipcraft.overlapping_bomb(kernel, 5_000), {}),
+        # Fifield's quoted overlap: every entry has its own name and offset.
+        (
+            lambda kernel: zipcraft.quoted_overlap_bomb(kernel, 60),
+            {"max_uncompressed_bytes": 40 * MiB},
+        ),
+    ],
+    ids=["same-offset", "quoted"],
+)
+def test_overlapping_entry_bomb_is_stopped_by_the_shared_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build: object, limits: dict[str, int]
+) -> None:
+    kernel = _kernel()
+    assert callable(build)
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(build(kernel))
+    # The bomb is made to pass every per-member limit: a low ratio, few members.
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    assert max(i.file_size / i.compress_size for i in infos) < 200
+    assert len(infos) <= ReadLimits().max_archive_members
+    inflated = _no_extraction(monkeypatch)
+    with pytest.raises(
+        FileTooLarge, match=r"^bomb\.zip: archive declares \d+ uncompressed bytes, over the limit"
+    ):
+        _read(path, **limits)
+    assert inflated == []  # refused from the headers, before a byte was inflated
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda kernel: zipcraft.overlapping_bomb(kernel, 20),
+        lambda kernel: zipcraft.quoted_overlap_bomb(kernel, 20),
+    ],
+    ids=["same-offset", "quoted"],
+)
+def test_overlapping_entries_within_the_budget_are_refused_as_a_bomb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build: object
+) -> None:
+    # 20 MiB fits the budget, but would scan the same kernel 20 times; no archiver
+    # writes overlapping entries, so they are refused outright.
+    assert callable(build)
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(build(_kernel()))
+    inflated = _no_extraction(monkeypatch)
+    with pytest.raises(FileTooLarge, match=r"^bomb\.zip: member '.*' overlaps .*zip bomb"):
+        _read(path)
+    assert inflated == []
+
+
+def test_overlapping_bomb_nested_in_an_archive_is_refused(tmp_path: Path) -> None:
+    inner = zipcraft.overlapping_bomb(_kernel(64 * 1024), 200)
+    path = _zip(tmp_path / "outer.zip", {"people.json": _people_json(), "bomb.zip": inner})
+    reader = ZipReader().read(path, ReadLimits())
+    assert next(reader).name == "people.json::data"
+    with pytest.raises(FileTooLarge, match=r"member 'bomb\.zip': .*overlaps"):
+        next(reader)
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({}, r"archive declares 10737418240 uncompressed bytes, over the limit of 4294967296"),
+        ({"max_uncompressed_bytes": 64 * 1024**3}, r"declares a compression ratio over 200"),
+    ],
+    ids=["budget", "ratio"],
+)
+def test_member_declaring_10_gb_is_refused_before_extraction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: dict[str, int], message: str
+) -> None:
+    path = tmp_path / "huge.zip"
+    path.write_bytes(zipcraft.declared_size_member(b"huge.csv", 10 * 1024**3))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("huge.csv").file_size == 10 * 1024**3
+    inflated = _no_extraction(monkeypatch)
+    with pytest.raises(FileTooLarge, match=message):
+        _read(path, **limits)
+    assert inflated in ([], ["huge.csv"])  # at most the header's ratio is checked
+
+
+def _nested(levels: int, fanout: int, leaf: bytes) -> bytes:
+    """Return a 42.zip-shaped tree: ``fanout`` copies of the level below, ``levels`` deep."""
+    data = _zip_bytes({"leaf.csv": leaf})
+    for level in range(levels):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            for copy in range(fanout):
+                archive.writestr(f"l{level}-{copy}.zip", data)
+        data = out.getvalue()
+    return data
+
+
+def test_deeply_nested_bomb_is_stopped_by_depth(tmp_path: Path) -> None:
+    path = tmp_path / "42.zip"
+    path.write_bytes(_nested(6, 4, b"0," * (MiB // 2)))
+    with pytest.raises(FileTooLarge, match=r"archive nested 3 levels deep, over the limit of 3"):
+        _read(path)
+
+
+def test_deeply_nested_bomb_is_stopped_by_the_budget_when_depth_allows_it(
+    tmp_path: Path,
+) -> None:
+    # 4**5 = 1,024 leaves of 1 MiB each: within a depth limit of 10, the shared
+    # budget stops the tree after about 30 of them.
+    path = tmp_path / "42.zip"
+    path.write_bytes(_nested(5, 4, b"0," * (MiB // 2)))
+    with pytest.raises(FileTooLarge, match=r"over the limit of 31457280|past 31457280"):
+        _read(path, max_archive_depth=10, max_uncompressed_bytes=30 * MiB)
+
+
+def test_symlink_member_is_read_as_text_never_followed(tmp_path: Path) -> None:
+    canary = tmp_path / "secret.txt"
+    canary.write_text("CANARY-0x5eed,someone@example.com\n")
+    path = tmp_path / "link.zip"
+    path.write_bytes(zipcraft.symlink_member(b"link.csv", str(canary).encode()))
+    tables = _read(path)
+    cells = [str(v) for t in tables for row in t.frame.rows() for v in row]
+    cells += [c for t in tables for c in t.columns]
+    assert not any("CANARY" in c for c in cells)
+
+
+def test_zipcrypto_encrypted_archive_is_reported_as_encrypted(tmp_path: Path) -> None:
+    data = zipcraft.encrypted_archive({"people.json": _people_json()}, b"synthetic-password")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a real encrypted archive
+        assert json.loads(archive.read("people.json", pwd=b"synthetic-password"))["data"]
+    path = tmp_path / "locked.zip"
+    path.write_bytes(data)
+    with pytest.raises(
+        EncryptedFile, match=r"^locked\.zip: member 'people\.json': .*password-protected"
+    ):
+        list(read_tables(path, ReadLimits()))

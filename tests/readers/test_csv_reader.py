@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
+import tracemalloc
 from typing import TYPE_CHECKING
 
 import pytest
 
-from monitor.errors import FileTooLarge
+from monitor.errors import CorruptFile, FileTooLarge
 from monitor.models import ReadLimits
 from monitor.readers.csv import CsvReader
 
@@ -127,3 +130,94 @@ def test_keeps_every_cell_of_ragged_rows(tmp_path: Path) -> None:
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match="chunk_rows"):
         dataclasses.replace(ReadLimits(), chunk_rows=0)
+
+
+# -- hostile input ------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_stray_quote_does_not_make_reading_quadratic(tmp_path: Path) -> None:
+    # One unclosed quote used to make every record cut re-count the quotes of the
+    # whole buffer once per line: minutes for a few megabytes, hours for more.
+    path = tmp_path / "stray.csv"
+    with path.open("wb") as out:
+        out.write(b'name,email\n"Ann,ann@example.com\n')
+        out.write(b"Bob,bob@example.com\n" * 150_000)
+    started = time.monotonic()
+    tables = _read(path, chunk_bytes=256 * 1024)
+    assert time.monotonic() - started < 20
+    assert sum(t.frame.height for t in tables) == 150_001
+
+
+def test_one_huge_line_without_newline_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "oneline.csv"
+    cell = b"someone@example.com,"
+    with path.open("wb") as out:
+        for _ in range(200):  # 200 MB, written in 1 MB pieces
+            out.write(cell * (1024 * 1024 // len(cell)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileTooLarge, match=r"^oneline\.csv: a record is longer than 67108864"):
+            _read(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB for a 200 MiB line"
+
+
+def test_first_line_longer_than_the_sniff_sample_is_read(tmp_path: Path) -> None:
+    # A header over 64 KB used to look like an empty file: nothing read, nothing reported.
+    path = tmp_path / "wide.csv"
+    width = 12_000
+    path.write_text(
+        ",".join(f"column_{i}" for i in range(width)) + "\n" + ",".join(["v"] * width) + "\n"
+    )
+    (table,) = _read(path, max_columns=20_000)
+    assert len(table.columns) == width
+    assert table.columns[-1] == f"column_{width - 1}"
+    assert table.frame.height == 1
+
+
+def test_millions_of_columns_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "columns.csv"
+    path.write_bytes(b"1," * 2_000_000 + b"1\n" + b"2\n")
+    with pytest.raises(FileTooLarge, match=r"^columns\.csv: 2000001 columns is over the limit"):
+        _read(path)
+
+
+def test_a_file_of_one_line_without_newline_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("ann@example.com,bob@example.com")
+    (table,) = _read(path)
+    assert table.frame.rows() == [("ann@example.com", "bob@example.com")]
+
+
+def test_field_over_the_csv_module_limit_is_read_as_headerless(tmp_path: Path) -> None:
+    path = tmp_path / "field.csv"
+    path.write_bytes(b"x" * 200_000 + b",ann@example.com\nrow,bob@example.com\n")
+    (table,) = _read(path)
+    assert table.headerless
+    assert table.frame["c2"].to_list() == ["ann@example.com", "bob@example.com"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        random.Random(5).randbytes(50_000),
+        b"\x89PNG\r\n\x1a\n" + random.Random(6).randbytes(5_000),
+        b"\x00" * 10_000,
+    ],
+    ids=["random", "png", "nul"],
+)
+def test_binary_garbage_named_csv_is_refused(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(data)
+    with pytest.raises(CorruptFile, match=r"^garbage\.csv: binary data, not delimited text$"):
+        _read(path)
+
+
+def test_utf16_without_bom_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(_csv(ROWS).encode("utf-16-le"))
+    (table,) = _read(path)
+    assert table.frame["name"].to_list() == ["Ana Díaz", "Bo Li"]
