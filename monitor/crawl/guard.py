@@ -36,10 +36,19 @@ class PollGuard:
     it reports what it could not read in its ``failures``, read when it closes
     with the rest of its walk (``PollState.take_walk``). A callback that raises
     makes the poll incomplete too: that page's links were not all read.
+
+    A start URL must end in an answer this guard sees. Some endings never reach
+    it: a redirect loop (the scheduler drops the repeated URL as a duplicate), a
+    chain longer than ``REDIRECT_MAX_TIMES``, a redirect off the allowed domains
+    (the offsite filter drops it when it is scheduled), a gzip bomb (dropped after
+    decompression). So each start request is remembered until its answer or its
+    failure comes; one still waiting when the spider closes makes the poll
+    incomplete, instead of a poll that saw nothing passing for a complete one.
     """
 
     def __init__(self, state: PollState) -> None:
         self.state = state
+        self._waiting: dict[str, bool] = {}  # start URL -> is a catalogue API request
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PollGuard:
@@ -53,6 +62,22 @@ class PollGuard:
         """Keep Scrapy's closing reason (only ``finished`` means the crawl ran out of links)."""
         self.state.close_reason = reason
         self.state.take_walk(spider)
+        if reason != "finished" or self.state.stopping:
+            return  # the poll is incomplete already, and requests were left unanswered
+        for url, api in self._waiting.items():
+            self.state.page_failed(
+                url,
+                "no answer came: a redirect loop, more than REDIRECT_MAX_TIMES redirects,"
+                " a redirect off the allowed domains, or a body dropped after decompression",
+                start=True,
+                kind="API page" if api else None,
+            )
+        self._waiting.clear()
+
+    def process_request(self, request: Request) -> None:
+        """Remember a start request until its answer or its failure comes."""
+        if is_page_request(request) and _is_start(request):
+            self._waiting.setdefault(_first_url(request), bool(request.meta.get(API_REQUEST)))
 
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
         """Record a page whose callback raised: what it linked was not all reported."""
@@ -62,6 +87,7 @@ class PollGuard:
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Record a page that answered with an error."""
+        self._waiting.pop(_first_url(request), None)
         if is_page_request(request) and not _handled(request, response.status):
             start = _is_start(request)
             status = response.status
@@ -73,6 +99,7 @@ class PollGuard:
         """Record a page that could not be downloaded; robots.txt and offsite refusals are fine."""
         if not is_page_request(request):
             return
+        self._waiting.pop(_first_url(request), None)
         start = _is_start(request)
         if isinstance(exception, IgnoreRequest) and not start:
             return
@@ -83,6 +110,12 @@ def _is_start(request: Request) -> bool:
     # Scrapy's depth middleware gives every followed link a depth of 1 or more;
     # start requests (and their redirects and retries) carry none.
     return not request.meta.get("depth") or bool(request.meta.get(API_REQUEST))
+
+
+def _first_url(request: Request) -> str:
+    # A redirected request remembers where its chain began.
+    chain = request.meta.get("redirect_urls")
+    return str(chain[0]) if chain else request.url
 
 
 def _kind(request: Request) -> str | None:

@@ -102,7 +102,9 @@ def is_too_large(exc: BaseException) -> bool:
     """
     if isinstance(exc, DownloadCancelledError):
         return True
-    return isinstance(exc, IgnoreRequest) and "max size" in str(exc)
+    # Scrapy 2.19: "exceeded DOWNLOAD_MAXSIZE (...) during decompression"; older: "max size".
+    text = str(exc)
+    return isinstance(exc, IgnoreRequest) and ("DOWNLOAD_MAXSIZE" in text or "max size" in text)
 
 
 def describe(exc: BaseException) -> str:

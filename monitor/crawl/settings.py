@@ -116,6 +116,8 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         "SPIDER_MIDDLEWARES": {
             "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
             "monitor.crawl.depth.HopDepth": 900,
+            # Before the depth and duplicate checks see the link: ?sid=... is not a new page.
+            "monitor.crawl.sessions.SessionIds": 950,
         },
         "DOWNLOADER_MIDDLEWARES": {
             "monitor.crawl.guard.PollGuard": 10,

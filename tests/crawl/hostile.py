@@ -9,6 +9,7 @@ Every request is recorded. Synthetic data only.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import secrets
 import socketserver
@@ -174,11 +175,11 @@ def page_html(title: str, *links: str) -> str:
 # -- misbehaviours ------------------------------------------------------------------------
 
 
-def trickle(every: float) -> Callable[[Conn], None]:
+def trickle(every: float, media_type: str = "text/csv") -> Callable[[Conn], None]:
     """Send headers, then one byte of body every ``every`` seconds, forever (slow loris)."""
 
     def answer(conn: Conn) -> None:
-        if not conn.head(200, Content_Type="text/csv", Content_Length=10_000_000):
+        if not conn.head(200, Content_Type=media_type, Content_Length=100_000):
             return
         while not conn.server.stopping and conn.send(b"x"):
             time.sleep(every)
@@ -216,8 +217,14 @@ def lying_length(
 
 
 def bomb(encoding: str, inflated: int, media_type: str = "text/csv") -> Callable[[Conn], None]:
-    """Serve ``inflated`` zero bytes compressed with ``encoding`` (gzip, deflate, br, zstd)."""
-    body = compress(encoding, inflated)
+    """Serve ``inflated`` zero bytes compressed with ``encoding`` (gzip, deflate, br, zstd).
+
+    ``gzip, gzip`` compresses twice: 1 GiB of zeros is then a body of under 2 KB.
+    """
+    layers = [e.strip() for e in encoding.split(",")]
+    body = compress(layers[0], inflated)
+    for _ in layers[1:]:
+        body = gzip.compress(body, 9)
 
     def answer(conn: Conn) -> None:
         conn.head(
@@ -232,8 +239,12 @@ def bomb(encoding: str, inflated: int, media_type: str = "text/csv") -> Callable
     return answer
 
 
+@functools.cache
 def compress(encoding: str, inflated: int) -> bytes:
-    """Return ``inflated`` zero bytes compressed with ``encoding``, built in 1 MiB steps."""
+    """Return ``inflated`` zero bytes compressed with ``encoding``, built in 1 MiB steps.
+
+    Cached: 1 GiB at gzip level 9 (about 1 MB) takes some 10 s to build.
+    """
     block = bytes(1024 * 1024)
     steps, rest = divmod(inflated, len(block))
     if encoding == "gzip":
@@ -256,11 +267,6 @@ def compress(encoding: str, inflated: int) -> bytes:
         raise ValueError(encoding)
     out = b"".join(z.compress(block) for _ in range(steps))
     return out + z.compress(bytes(rest)) + z.flush()
-
-
-def gzip_small(body: bytes) -> bytes:
-    """Return ``body`` gzipped (a well-formed, honest compressed answer)."""
-    return gzip.compress(body)
 
 
 def redirect(location: Callable[[Conn], str] | str, status: int = 302) -> Callable[[Conn], None]:

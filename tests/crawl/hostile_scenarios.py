@@ -182,7 +182,7 @@ async def slow(reactor: Any) -> dict[str, Any]:
     """Slow-loris and silent servers, for pages and for files, with download_timeout=2 s."""
     server = Hostile().start()
     try:
-        server.route("/loris/", hostile.trickle(every=0.5))
+        server.route("/loris/", hostile.trickle(every=0.5, media_type="text/html"))
         server.route("/silent/", hostile.silent)
         server.page(
             "/files/", page_html("Files", "/data/loris.csv", "/data/silent.csv", "/data/ok.csv")
@@ -224,6 +224,136 @@ async def slow(reactor: Any) -> dict[str, Any]:
                 for path in ("/loris/", "/silent/", "/data/loris.csv", "/data/silent.csv")
             },
             "open_for": dict(server.closed_after),
+        }
+    finally:
+        server.stop()
+
+
+async def _timed_polls(
+    service: CrawlService, names: list[str]
+) -> tuple[dict[str, bool], dict[str, float]]:
+    took: dict[str, float] = {}
+
+    async def timed(name: str) -> bool:
+        start = time.monotonic()
+        ok = await service.poll(name)
+        took[name] = round(time.monotonic() - start, 2)
+        return bool(ok)
+
+    oks = await defer.gatherResults(
+        [defer.ensureDeferred(timed(n)) for n in names], consumeErrors=True
+    )
+    return dict(zip(names, oks, strict=True)), took
+
+
+async def sizes(reactor: Any) -> dict[str, Any]:
+    """Endless, lying and compressed bodies with download_max_mb=2."""
+    server = Hostile().start()
+    try:
+        files = {
+            "/data/endless.csv": hostile.endless(),
+            "/data/longer.csv": hostile.lying_length(10, CSV * 100),
+            "/data/shorter.csv": hostile.lying_length(100_000, CSV),
+            "/data/huge-declared.csv": hostile.lying_length(50 * 1024 * 1024, CSV),
+            "/data/gzip.csv": hostile.bomb("gzip", 1024 * 1024 * 1024),
+            "/data/deflate.csv": hostile.bomb("deflate", 64 * 1024 * 1024),
+            "/data/br.csv": hostile.bomb("br", 64 * 1024 * 1024),
+            "/data/zstd.csv": hostile.bomb("zstd", 64 * 1024 * 1024),
+            "/data/nested.csv": hostile.bomb("gzip, gzip", 1024 * 1024 * 1024),
+        }
+        for path, answer in files.items():
+            server.route(path, answer)
+        server.file("/data/ok.csv", CSV)
+        server.page("/files/", page_html("Files", "/data/ok.csv", *files))
+        server.route("/endless/", hostile.endless("text/html"))
+        server.route("/bomb/", hostile.bomb("gzip", 1024 * 1024 * 1024, "text/html"))
+        server.route(
+            "/short/",
+            hostile.lying_length(100_000, b"<html><a href='/data/ok.csv'>x</a>", "text/html"),
+        )
+        url = server.url
+        settings = _settings(
+            [
+                {"kind": "html", "name": "files", "start_urls": [url + "files/"]},
+                {"kind": "html", "name": "endless-page", "start_urls": [url + "endless/"]},
+                {"kind": "html", "name": "bomb-page", "start_urls": [url + "bomb/"]},
+                {"kind": "html", "name": "short-page", "start_urls": [url + "short/"]},
+            ],
+            download_max_mb=2,
+            download_timeout=10,
+            obey_robots_txt=False,
+        )
+        hooks, metrics = RecordingHooks(), Metrics()
+        service = CrawlService(settings, hooks, metrics)
+        names = ["files", "endless-page", "bomb-page", "short-page"]
+        oks, took = await _timed_polls(service, names)
+        return {
+            "base": url.rstrip("/"),
+            "ok": oks,
+            "took": took,
+            "polls": {n: _poll_record(hooks, n) for n in names},
+            "sizes": {e["url"]: e["size"] for e in hooks.events if e["hook"] == "on_file"},
+            "fetches": {n: _fetches(metrics, n) for n in names},
+        }
+    finally:
+        server.stop()
+
+
+async def loops(reactor: Any) -> dict[str, Any]:
+    """Redirect loops and chains, an endless calendar and session-id links."""
+    server = Hostile().start()
+    try:
+        url = server.url
+        server.route("/loop/a", hostile.redirect(url + "loop/b"))
+        server.route("/loop/b", hostile.redirect(url + "loop/a"))
+        server.route(
+            "/chain", hostile.redirect(lambda c: f"{url}chain?n={int(c.query.get('n', '0')) + 1}")
+        )
+        server.page(
+            "/links/", page_html("Links", "/loop/a", "/chain", "/data/ok.csv", "/data/chain.csv")
+        )
+        server.route(
+            "/data/chain.csv",
+            hostile.redirect(lambda c: f"{url}data/chain.csv?n={int(c.query.get('n', '0')) + 1}"),
+        )
+        server.file("/data/ok.csv", CSV)
+        server.route("/cal/", hostile.calendar())
+        server.route("/s/", hostile.sessions("/s/", "/data/ok.csv"))
+        settings = _settings(
+            [
+                {"kind": "html", "name": "links", "start_urls": [url + "links/"]},
+                {"kind": "html", "name": "loop-start", "start_urls": [url + "loop/a"]},
+                {"kind": "html", "name": "chain-start", "start_urls": [url + "chain"]},
+                {
+                    "kind": "html",
+                    "name": "calendar",
+                    "start_urls": [url + "cal/?m=2026-11"],
+                    "max_depth": 50,
+                },
+                {"kind": "html", "name": "sessions", "start_urls": [url + "s/"], "max_depth": 50},
+                {
+                    "kind": "html",
+                    "name": "cal-deep",
+                    "start_urls": [url + "cal/?m=2026-11"],
+                    "max_depth": 3,
+                },
+            ],
+            obey_robots_txt=False,
+            max_requests_per_poll=60,
+        )
+        hooks, metrics = RecordingHooks(), Metrics()
+        service = CrawlService(settings, hooks, metrics)
+        names = ["links", "loop-start", "chain-start", "calendar", "sessions", "cal-deep"]
+        oks, took = await _timed_polls(service, names)
+        return {
+            "ok": oks,
+            "took": took,
+            "polls": {n: _poll_record(hooks, n) for n in names},
+            "fetches": {n: _fetches(metrics, n) for n in names},
+            "hits": {
+                p: len(server.hits_for(p))
+                for p in ("/loop/a", "/loop/b", "/chain", "/data/chain.csv", "/cal/", "/s/")
+            },
         }
     finally:
         server.stop()
