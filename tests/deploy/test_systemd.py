@@ -147,6 +147,45 @@ def test_shipped_config_loads_with_the_example_secrets(monkeypatch: pytest.Monke
     ]
 
 
+def _uncommented(text: str, first: str) -> str:
+    """Return ``text`` with the commented block that starts at line ``first`` uncommented."""
+    lines, out, inside = text.splitlines(), [], False
+    for line in lines:
+        if line == f"# {first}" or (inside and line.startswith("#   ")):
+            inside = True
+            out.append(line[2:])
+        else:
+            inside = False
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_commented_cluster_mode_loads_once_enabled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The `cluster:` block and the env lines it names, uncommented, are a valid cluster setup."""
+    env_text = (SYSTEMD / "leakmon.env.example").read_text(encoding="utf-8")
+    env_path = tmp_path / "leakmon.env"
+    env_path.write_text(
+        re.sub(r"^# (LEAKMON_(?:STORAGE|REDIS_URL)=)", r"\1", env_text, flags=re.M),
+        encoding="utf-8",
+    )
+    env = read_env_file(env_path)
+    assert {"LEAKMON_STORAGE", "LEAKMON_REDIS_URL"} <= set(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "leakmon.yaml"
+    text = (SYSTEMD / "leakmon.yaml").read_text(encoding="utf-8")
+    config.write_text(_uncommented(text, "cluster:"), encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.cluster is not None
+    assert settings.cluster.redis.get_secret_value() == env["LEAKMON_REDIS_URL"]
+    assert settings.cluster.replica is None  # host name and pid: one unit per host
+    assert make_url(settings.storage.get_secret_value()).drivername == "postgresql+psycopg"
+    # As shipped, it stays single-process.
+    assert load_settings(SYSTEMD / "leakmon.yaml").cluster is None
+
+
 def test_env_example_holds_placeholders_only() -> None:
     env = read_env_file(SYSTEMD / "leakmon.env.example")
     assert {"LEAKMON_WEBHOOK_URL", "LEAKMON_WEBHOOK_SECRET", "LEAKMON_HASH_KEY"} <= set(env)
