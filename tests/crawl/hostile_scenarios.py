@@ -154,12 +154,14 @@ async def ssrf(reactor: Any) -> dict[str, Any]:
                     "start_urls": [base + "start-redirects"],
                     "allowed_domains": [],
                 },
+                # Redirected off its domains: Scrapy's offsite filter drops it unseen.
+                {"kind": "html", "name": "offsite-start", "start_urls": [base + "start-redirects"]},
             ],
             download_timeout=5,
         )
         hooks, metrics = RecordingHooks(), Metrics()
         service = CrawlService(settings, hooks, metrics)
-        names = ["guarded", "open", "intranet", "start"]
+        names = ["guarded", "open", "intranet", "start", "offsite-start"]
         oks = await defer.gatherResults([service.poll(n) for n in names], consumeErrors=True)
         return {
             "p": p,
@@ -357,3 +359,60 @@ async def loops(reactor: Any) -> dict[str, Any]:
         }
     finally:
         server.stop()
+
+
+async def keeps_going(reactor: Any) -> dict[str, Any]:
+    """Run the service for 9 s with hostile targets beside a good one, polling every second."""
+    server = Hostile().start()
+    try:
+        url = server.url
+        server.route("/silent/", hostile.silent)
+        server.route("/loris/", hostile.trickle(every=0.5, media_type="text/html"))
+        server.route("/bomb/", hostile.bomb("gzip, gzip", 256 * 1024 * 1024, "text/html"))
+        server.route("/loop/a", hostile.redirect(url + "loop/b"))
+        server.route("/loop/b", hostile.redirect(url + "loop/a"))
+        server.route("/cal/", hostile.calendar())
+        server.page("/good/", page_html("Good", "/data/ok.csv"))
+        server.file("/data/ok.csv", CSV)
+        starts = {
+            "silent": "silent/",
+            "loris": "loris/",
+            "bomb": "bomb/",
+            "loop": "loop/a",
+            "cal": "cal/?m=2026-11",
+            "good": "good/",
+        }
+        settings = _settings(
+            [
+                {
+                    "kind": "html",
+                    "name": name,
+                    "start_urls": [url + path],
+                    "every": "1s",
+                    "max_depth": 50,
+                }
+                for name, path in starts.items()
+            ],
+            download_timeout=2,
+            obey_robots_txt=False,
+            max_requests_per_poll=40,
+        )
+        hooks = RecordingHooks()
+        service = CrawlService(settings, hooks, Metrics())
+        service.start()
+        await task_sleep(reactor, 9.0)
+        await service.stop()
+        done = [e for e in hooks.events if e["hook"] == "on_poll_done"]
+        return {
+            "polls": {n: [e["ok"] for e in done if e["target"] == n] for n in starts},
+            "running_after": service.running,
+        }
+    finally:
+        server.stop()
+
+
+def task_sleep(reactor: Any, seconds: float) -> defer.Deferred[None]:
+    """Wait on the reactor."""
+    from twisted.internet import task
+
+    return task.deferLater(reactor, seconds, lambda: None)

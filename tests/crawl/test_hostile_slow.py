@@ -48,3 +48,17 @@ def test_slow_files_are_fetch_errors_and_the_rest_of_the_poll_goes_on(
     assert set(errors) == {"loris.csv", "silent.csv"}
     assert all(e.startswith("timeout: ") for e in errors.values())
     assert run["took"]["slow-files"] < TIMEOUT * ATTEMPTS + 5
+
+
+def test_the_service_keeps_polling_beside_hostile_targets(
+    scenario: Callable[..., dict[str, Any]],
+) -> None:
+    # Nine seconds of the scheduler with five hostile targets and a good one, every 1 s.
+    run = scenario("tests.crawl.hostile_scenarios:keeps_going")
+    polls = run["polls"]
+    assert polls["good"].count(True) >= 5
+    assert polls["good"].count(False) == 0
+    for name in ("silent", "loris", "bomb", "loop", "cal"):
+        assert len(polls[name]) >= 1, name  # each hostile poll ended, and was scheduled again
+        assert not any(polls[name]), name  # ... and none passed for a complete one
+    assert run["running_after"] is False

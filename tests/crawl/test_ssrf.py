@@ -317,3 +317,15 @@ def test_a_start_url_redirected_to_a_private_address_makes_the_poll_incomplete(
 ) -> None:
     assert run["polls"]["start"]["ok"] is False
     assert run["refused"]["start"] == {"address": 1.0}
+    assert run["polls"]["offsite-start"]["ok"] is False  # dropped by the offsite filter
+
+
+def test_the_guard_works_on_the_asyncio_reactor(
+    scenario: Callable[..., dict[str, Any]],
+) -> None:
+    run = scenario("tests.crawl.hostile_scenarios:ssrf", reactor="asyncio")
+    assert run["reactor"] == "AsyncioSelectorReactor"
+    assert run["trap_hits"] == []
+    assert run["attempts"] == ["127.0.0.1"]
+    assert run["refused"]["open"] == {"address": 7.0, "name": 1.0, "resolved": 3.0}
+    assert run["polls"]["open"]["ok"] is True
