@@ -1,6 +1,7 @@
 """The daemon's HTTP endpoint: /metrics for Prometheus, /healthz and /readyz for orchestrators.
 
-Nothing else is served: findings and configuration stay off the network.
+Nothing else is served: findings and configuration stay off the network. Only
+GET and HEAD are answered (405 otherwise), so nothing can be changed through it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["HealthServer"]
 
 logger = logging.getLogger(__name__)
+
+_PATHS = ("/metrics", "/healthz", "/readyz")
+_METHODS = ("GET", "HEAD")
+_TEXT = ("Content-Type", "text/plain")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -70,24 +75,38 @@ class HealthServer:
         logger.info("serving /metrics, /healthz, /readyz on http://%s", self.address)
 
     def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
+        """Stop serving (also when never started)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def _app(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "")
+        if path not in _PATHS:
+            status, headers, body = "404 Not Found", [_TEXT], b"not found\n"
+        elif method not in _METHODS:
+            status, headers, body = (
+                "405 Method Not Allowed",
+                [_TEXT, ("Allow", ", ".join(_METHODS))],
+                b"method not allowed\n",
+            )
+        else:
+            status, headers, body = self._answer(path)
+        start(status, [*headers, ("Content-Length", str(len(body)))])
+        return [b"" if method == "HEAD" else body]
+
+    def _answer(self, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
         if path == "/metrics":
             self._readiness()  # refreshes leakmon_ready, so systemd/docker scrapes see it too
             body = self._metrics.exposition()
-            start("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
-            return [body]
+            return "200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body
         if path == "/healthz":
-            start("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        if path == "/readyz":
-            ready, details = self._readiness()
-            status = "200 OK" if ready else "503 Service Unavailable"
-            start(status, [("Content-Type", "application/json")])
-            return [json.dumps({"ready": ready, **details}).encode()]
-        start("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found\n"]
+            return "200 OK", [_TEXT], b"ok\n"
+        ready, details = self._readiness()
+        status = "200 OK" if ready else "503 Service Unavailable"
+        return (
+            status,
+            [("Content-Type", "application/json")],
+            json.dumps({"ready": ready, **details}).encode(),
+        )
