@@ -338,6 +338,8 @@ def http_post(
         password = urllib.parse.unquote(parts.password or "")
         token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         sent["Authorization"] = f"Basic {token}"
+        # A receiver that echoes request headers would echo the credentials encoded.
+        pieces = sorted({*pieces, token}, key=len, reverse=True)
         netloc = parts.netloc.rpartition("@")[2]
         url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
     sent.update(headers or {})

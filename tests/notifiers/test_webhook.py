@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from pydantic import SecretStr
@@ -113,6 +115,55 @@ def test_signature_covers_the_body_and_the_timestamp(receiver, make_alert):
     assert not verify_signature("k", str(int(timestamp) + 1), got.body, signature)
 
 
+def test_a_verifying_receiver_accepts_signed_posts_and_rejects_tampered_ones(make_alert):
+    """A receiver thread checks each POST the documented way and answers 401 when it fails."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    secret = b"shared-secret"
+    verdicts: list[bool] = []
+
+    class Verifying(BaseHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            timestamp = self.headers.get("X-Leakmon-Timestamp", "")
+            signed = timestamp.encode() + b"." + body
+            expected = "sha256=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
+            ok = hmac.compare_digest(expected, self.headers.get("X-Leakmon-Signature", ""))
+            verdicts.append(ok)
+            self.send_response(204 if ok else 401)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Verifying)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        alert = make_alert()
+        WebhookNotifier(url, secret=secret).send(alert)
+        with pytest.raises(NotifyError, match="HTTP 401"):
+            WebhookNotifier(url, secret=b"another-secret").send(alert)
+        with pytest.raises(NotifyError, match="HTTP 401"):
+            WebhookNotifier(url).send(alert)  # unsigned
+
+        # The signed bytes, replayed with one field changed: the signature no longer fits.
+        good = WebhookNotifier(url, secret=secret)
+        body = good.body(alert)
+        headers = good.headers(alert, body)
+        tampered = body.replace(b'"high"', b'"low"')
+        assert tampered != body
+        request = urllib.request.Request(url, data=tampered, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310  (loopback)
+        assert caught.value.code == 401
+        assert verdicts == [True, False, False, False]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_verify_rejects_stale_or_malformed_timestamps():
     body = b'{"event":"opened"}'
     signature = sign("k", "1000", body)
@@ -183,16 +234,20 @@ def test_url_credentials_become_basic_auth_and_stay_out_of_messages(receiver, ma
     host = receiver.url.removeprefix("http://")
     notifier = WebhookNotifier(f"http://hook:pa55word-xyz@{host}/x")
     notifier.send(make_alert())
-    receiver.fail(1, 500, body=b"denied for hook:pa55word-xyz")
+    expected = base64.b64encode(b"hook:pa55word-xyz").decode()
+    # A receiver that echoes the request's headers echoes the credentials, encoded.
+    echo = f"denied for hook:pa55word-xyz (Authorization: Basic {expected})"
+    receiver.fail(1, 500, body=echo.encode())
 
     with pytest.raises(NotifyError) as caught:
         notifier.send(make_alert())
 
     first = receiver.requests[0]
     assert first.path == "/x"
-    expected = base64.b64encode(b"hook:pa55word-xyz").decode()
     assert first.headers["Authorization"] == f"Basic {expected}"
+    assert "HTTP 500: denied for hook:" in str(caught.value)
     assert "pa55word-xyz" not in str(caught.value)
+    assert expected not in str(caught.value)
 
 
 @pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:99999/x", "ftp://h/x"])
