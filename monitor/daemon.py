@@ -21,7 +21,7 @@ from monitor.crawl import CrawlService, Validators
 from monitor.drift import compare_schemas, drift_finding
 from monitor.errors import StoreError
 from monitor.health import HealthServer
-from monitor.isolation import IsolatedScanner
+from monitor.isolation import WORKER_KILLED, IsolatedScanner
 from monitor.metrics import Metrics
 from monitor.models import Finding, Severity, utcnow
 from monitor.notifiers import Dispatcher, build_notifiers
@@ -38,8 +38,9 @@ __all__ = ["Daemon"]
 
 logger = logging.getLogger(__name__)
 
-#: Reader errors that mean "this file could not be checked": reported, never silent.
-_UNCHECKABLE = ("EncryptedFile", "FileTooLarge")
+#: Errors that mean "this file could not be checked": reported, never silent. A file
+#: that kills its scan worker (memory or time limit) is one of them.
+_UNCHECKABLE = ("EncryptedFile", "FileTooLarge", WORKER_KILLED)
 #: After a store failure, how long the reactor thread stops asking the store for
 #: validators: an unreachable PostgreSQL can hold each query for its connect timeout.
 _STORE_BACKOFF_S = 10.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import resource
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,13 @@ if TYPE_CHECKING:
 
     from monitor.config import ScanConfig
 
-__all__ = ["IsolatedScanner"]
+__all__ = ["WORKER_KILLED", "IsolatedScanner"]
 
 logger = logging.getLogger(__name__)
+
+#: How a ``FileReport.error`` starts when the worker was killed by a limit: the
+#: file could not be checked, which the daemon reports as a FILE_LIMIT finding.
+WORKER_KILLED = "ScanWorkerKilled"
 
 
 def _child(
@@ -36,7 +41,10 @@ def _child(
     limit = config.limits.worker_memory_mb * 1024**2
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        conn.send(scan_file(path, config, source=source, media_type=media_type))
+        report = scan_file(path, config, source=source, media_type=media_type)
+        # scan_file turns a MemoryError into an error report like any other; here it
+        # means the limit was hit, which the parent words the same way as a kill.
+        conn.send(None if report.error and report.error.startswith("MemoryError") else report)
     except MemoryError:
         conn.send(None)
     finally:
@@ -73,10 +81,10 @@ class IsolatedScanner:
                 if report is None:
                     error = (
                         f"scan worker ran out of memory (limit "
-                        f"{self.config.limits.worker_memory_mb} MiB)"
+                        f"{self.config.limits.worker_memory_mb} MiB, worker_memory_mb)"
                     )
             else:
-                error = f"scan worker exceeded the time limit of {timeout:.0f} s"
+                error = f"scan worker exceeded the time limit of {timeout:g} s (worker_timeout_s)"
         except EOFError:
             error = "scan worker died before reporting (killed by a memory or system limit)"
         finally:
@@ -86,6 +94,19 @@ class IsolatedScanner:
             parent.close()
         if report is not None:
             return report
+        if error and error.startswith("scan worker died") and proc.exitcode:
+            error += f"; {_exit_reason(proc.exitcode)}"
+        error = f"{WORKER_KILLED}: {error}"
         logger.error("scan of %s failed: %s", label, error)
         size = path.stat().st_size if path.exists() else 0
         return FileReport(label, "unknown", size, 0, 0, (), error, time.monotonic() - started)
+
+
+def _exit_reason(code: int) -> str:
+    """Say how a worker ended: ``signal SIGABRT`` (a Rust allocation failure), ``exit code 1``."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
