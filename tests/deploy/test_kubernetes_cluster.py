@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 from monitor.config import load_settings
 from monitor.errors import ConfigError
 from tests.deploy import kustomize as k8s
-from tests.deploy.tools import is_placeholder
+from tests.deploy.tools import is_placeholder, require_tool
 from tests.net import free_port
 
 if TYPE_CHECKING:
@@ -236,8 +235,7 @@ PASSWORD = "test-only-frontier-password"  # a throwaway local server
 
 
 def _redis_cli(port: int, *command: str, auth: bool = True) -> subprocess.CompletedProcess[str]:
-    cli = shutil.which("redis-cli")
-    assert cli
+    cli = require_tool("redis-cli")
     env = {**os.environ, "REDISCLI_AUTH": PASSWORD} if auth else dict(os.environ)
     if not auth:
         env.pop("REDISCLI_AUTH", None)
@@ -253,17 +251,15 @@ def _redis_cli(port: int, *command: str, auth: bool = True) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def example_redis(cluster: list[dict[str, Any]]) -> Iterator[int]:
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server not installed (CI is set, so deploy checks may not skip)")
-        pytest.skip("redis-server not installed: apt-get install redis-server")
+    server_path = require_tool("redis-server")
+    require_tool("redis-cli")
     port = free_port()
     args = [
         a.replace("$(REDIS_PASSWORD)", PASSWORD).replace("6379", str(port))
         for a in _redis_container(cluster)["args"]
     ]
     server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", *args[1:], "--bind", "127.0.0.1"],
+        [server_path, *args[1:], "--bind", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -20,6 +20,8 @@ INSTALL_HINTS = {
     ),
     "kubectl": "install kubectl (only `kubectl kustomize` is used, offline)",
     "sqlite3": "apt-get install sqlite3",
+    "redis-server": "apt-get install redis-server (only its binary is run, on 127.0.0.1)",
+    "redis-cli": "apt-get install redis-tools",
 }
 
 
