@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from monitor.alerts import AlertRouter
+from monitor.cluster import Cluster
 from monitor.crawl import CrawlService, Validators
 from monitor.drift import compare_schemas, drift_finding
-from monitor.errors import StoreError
+from monitor.errors import FrontierError, StoreError
 from monitor.health import HealthServer
 from monitor.isolation import WORKER_KILLED, IsolatedScanner
 from monitor.metrics import Metrics
@@ -45,6 +46,8 @@ _UNCHECKABLE = ("EncryptedFile", "FileTooLarge", WORKER_KILLED)
 #: validators: an unreachable PostgreSQL can hold each query for its connect timeout.
 _STORE_BACKOFF_S = 10.0
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: How often a replica checks that it still leads, or tries to.
+_LEAD_CHECK_S = 2.0
 
 
 class Daemon:
@@ -59,7 +62,14 @@ class Daemon:
         self.scanner = IsolatedScanner(settings.scan)
         self.pool = ThreadPoolExecutor(settings.scan_workers, thread_name_prefix="scan")
         self.dispatcher = Dispatcher(self.store, notifiers, self.metrics)
-        self.crawl = CrawlService(settings, self, self.metrics)
+        # Cluster mode: the store's poll leases and the Redis frontier share out the work;
+        # one elected replica (the leader) delivers alerts and exports cluster-wide gauges.
+        self.cluster = Cluster(settings.cluster, self.store) if settings.cluster else None
+        self._leading = threading.Event()
+        if self.cluster is None:
+            self._leading.set()  # one process: it delivers alerts and exports every gauge
+            self.metrics.cluster_leader.set(1)
+        self.crawl = CrawlService(settings, self, self.metrics, cluster=self.cluster)
         self.health = HealthServer(settings.http.listen, self.metrics, self.readiness)
         self._stop = threading.Event()
         self._inflight: set[str] = set()
@@ -84,9 +94,15 @@ class Daemon:
         self.refresh_gauges()
         self.health.start()
         sender = threading.Thread(
-            target=self.dispatcher.run_forever, args=(self._stop,), name="dispatch", daemon=True
+            target=self.dispatcher.run_forever,
+            args=(self._stop,),
+            kwargs={"gate": self._leading.is_set},
+            name="dispatch",
+            daemon=True,
         )
         sender.start()
+        if self.cluster is not None:
+            threading.Thread(target=self._lead, name="leader", daemon=True).start()
         try:
             run_reactor(start=self.crawl.start, stop=self.crawl.stop)
         finally:
@@ -125,7 +141,7 @@ class Daemon:
 
     def _probe_store(self) -> None:
         with self._lock:
-            if self._probing:
+            if self._probing or self._stop.is_set():  # stopping: the pool takes no work
                 return
             self._probing = True
         self._submit(self._write_probe)
@@ -160,7 +176,8 @@ class Daemon:
 
     def validators(self, url: str) -> Validators:
         """Return the stored validators of a URL for a conditional GET."""
-        cached = self._validators.get(url)
+        # In cluster mode another replica may have fetched the file since: ask the store.
+        cached = self._validators.get(url) if self.cluster is None else None
         if cached is not None:
             return cached
         if time.monotonic() < self._store_quiet_until:
@@ -182,6 +199,7 @@ class Daemon:
         with self._lock:
             if fetched.url in self._inflight:
                 fetched.path.unlink(missing_ok=True)
+                self.crawl.file_done(fetched.url)
                 return
             self._inflight.add(fetched.url)
         self._submit(self._process, fetched)
@@ -221,10 +239,10 @@ class Daemon:
                 portal=fetched.portal,
                 dataset=fetched.dataset,
             )
-            report = self.scanner.scan(
-                fetched.path, source=fetched.url, media_type=fetched.media_type
-            )
-            self._record(fetched, report)
+            if self.cluster is None:
+                self._scan(fetched)
+            else:
+                self._scan_once(fetched, self.cluster)
         except StoreError:
             # Nothing of this file is lost: its validators are written last, so the
             # next poll fetches and scans it again.
@@ -236,6 +254,32 @@ class Daemon:
             fetched.path.unlink(missing_ok=True)
             with self._lock:
                 self._inflight.discard(fetched.url)
+            self.crawl.file_done(fetched.url)
+
+    def _scan(self, fetched: FetchedFile) -> None:
+        report = self.scanner.scan(fetched.path, source=fetched.url, media_type=fetched.media_type)
+        self._record(fetched, report)
+
+    def _scan_once(self, fetched: FetchedFile, cluster: Cluster) -> None:
+        """Scan a file unless another replica is scanning it or already recorded this body."""
+        with cluster.scan_claim(fetched.url) as mine:
+            if not mine:
+                logger.info(
+                    "target=%s file is being scanned by another replica, skipped: %s",
+                    fetched.target,
+                    fetched.url,
+                )
+                return
+            # Checked under the claim: a replica that finished this body first stored its sha256.
+            known = self.store.resource(fetched.url)
+            if known is not None and known.sha256 == fetched.sha256:
+                logger.info(
+                    "target=%s file already scanned by another replica, skipped: %s",
+                    fetched.target,
+                    fetched.url,
+                )
+                return
+            self._scan(fetched)
 
     def _record(self, fetched: FetchedFile, report: FileReport) -> None:
         target, url, at = fetched.target, fetched.url, utcnow()
@@ -341,7 +385,14 @@ class Daemon:
         self.metrics.watched_files.labels(target).set(len(seen))
 
     def refresh_gauges(self) -> None:
-        """Recompute the open-findings gauge from the store (the source of truth)."""
+        """Recompute the open-findings gauge from the store (the source of truth).
+
+        In cluster mode only the leader exports the cluster-wide gauges, so that a sum
+        over replicas counts each finding once.
+        """
+        if not self._leading.is_set():
+            self.metrics.open_findings.clear()
+            return
         started = time.monotonic()
         counts = self.store.open_counts()
         self.metrics.open_findings.clear()
@@ -351,7 +402,47 @@ class Daemon:
                     counts.get((target, severity), 0)
                 )
         self.metrics.outbox_depth.set(self.store.outbox_depth())
+        if self.cluster is not None:
+            try:
+                self.metrics.frontier_pending.set(self.cluster.frontier.waiting())
+            except FrontierError as exc:
+                logger.debug("frontier backlog unknown: %s", exc)
         logger.debug("gauges refreshed in %.3f s", time.monotonic() - started)
+
+    def _lead(self) -> None:
+        """Hold the leader lock, or wait for it (cluster mode; the "leader" thread).
+
+        The lock is a PostgreSQL advisory lock on a connection of its own: when the
+        leader dies its connection closes and the lock is free, so another replica
+        leads within ``_LEAD_CHECK_S``.
+        """
+        assert self.cluster is not None  # noqa: S101  (started only in cluster mode)
+        lock = self.cluster.leader_lock()
+        while not self._stop.is_set():
+            try:
+                leading = lock.held() or lock.try_acquire()
+            except StoreError as exc:
+                logger.debug("leader election: %s", exc)
+                leading = False
+            if leading != self._leading.is_set():
+                self._now_leading(leading)
+            self._stop.wait(_LEAD_CHECK_S)
+        lock.release()
+
+    def _now_leading(self, leading: bool) -> None:
+        replica = self.cluster.replica if self.cluster is not None else "?"
+        if leading:
+            self._leading.set()
+            logger.info("replica %s leads: it delivers alerts and exports cluster gauges", replica)
+            self.dispatcher.wake()
+        else:
+            self._leading.clear()
+            logger.warning("replica %s no longer leads (lost its database connection)", replica)
+        self.metrics.cluster_leader.set(1 if leading else 0)
+        try:
+            self.refresh_gauges()
+        except StoreError as exc:
+            logger.warning("cannot refresh gauges: %s", exc)
 
 
 def _file_limit(url: str, reason: str) -> Finding:

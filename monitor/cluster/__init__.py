@@ -7,6 +7,7 @@ seam the crawler talks to (``monitor.crawl.ClusterSeam``).
 
 from __future__ import annotations
 
+from monitor.cluster.cluster import Cluster, default_replica_name
 from monitor.cluster.frontier import Frontier, Taken
 
-__all__ = ["Frontier", "Taken"]
+__all__ = ["Cluster", "Frontier", "Taken", "default_replica_name"]

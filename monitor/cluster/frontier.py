@@ -151,7 +151,7 @@ class Frontier:
         with self._errors("renew downloads"):
             self._redis.xclaim(self.stream, _GROUP, self.consumer, 0, list(entries), justid=True)
 
-    def done(self, taken: Taken) -> None:
+    def done(self, entry: str, url: str) -> None:
         """Acknowledge a job and forget it, so its URL can be queued again.
 
         Raises:
@@ -159,9 +159,9 @@ class Frontier:
         """
         with self._errors("acknowledge a download"):
             pipe = self._redis.pipeline(transaction=True)
-            pipe.xack(self.stream, _GROUP, taken.entry)
-            pipe.xdel(self.stream, taken.entry)
-            pipe.delete(self._key(taken.job.url))
+            pipe.xack(self.stream, _GROUP, entry)
+            pipe.xdel(self.stream, entry)
+            pipe.delete(self._key(url))
             pipe.execute()
 
     def waiting(self) -> int:

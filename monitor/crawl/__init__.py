@@ -14,6 +14,7 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 from monitor.crawl.hooks import Hooks, Validators
 from monitor.crawl.items import DatasetItem
+from monitor.crawl.seam import ClusterSeam
 from monitor.crawl.service import CrawlService, poll_once
 
-__all__ = ["CrawlService", "DatasetItem", "Hooks", "Validators", "poll_once"]
+__all__ = ["ClusterSeam", "CrawlService", "DatasetItem", "Hooks", "Validators", "poll_once"]

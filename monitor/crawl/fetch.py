@@ -26,7 +26,8 @@ from monitor.crawl.outcomes import (
     is_too_large,
 )
 from monitor.crawl.poll import state_of
-from monitor.models import FetchedFile, utcnow
+from monitor.errors import FrontierError
+from monitor.models import DownloadJob, FetchedFile, utcnow
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from monitor.crawl.items import DatasetItem
     from monitor.crawl.poll import PollState
 
-__all__ = ["FetchPipeline"]
+__all__ = ["FetchPipeline", "FileFetch"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +87,62 @@ class FetchPipeline:
         if state.stopping:
             return item  # shutting down: start no new download
         found_at = utcnow()
-        validators = state.hooks.validators(url)
-        await maybe_deferred_to_future(self._slots.acquire())
-        try:
-            await self._fetch(item, url, validators, found_at)
-        finally:
-            self._slots.release()
+        if state.offload is not None:
+            await self._offload(item, url, found_at)
+            return item
+        await self._fetch(item, url, found_at)
         return item
 
-    async def _fetch(
+    async def _fetch(self, item: DatasetItem, url: str, found_at: dt.datetime) -> None:
+        validators = self.state.hooks.validators(url)
+        await maybe_deferred_to_future(self._slots.acquire())
+        try:
+            await FileFetch(self.crawler, self.state).run(item, url, validators, found_at)
+        finally:
+            self._slots.release()
+
+    async def _offload(self, item: DatasetItem, url: str, found_at: dt.datetime) -> None:
+        """Queue the file for whichever replica is free (cluster mode)."""
+        state = self.state
+        assert state.offload is not None  # noqa: S101  (checked by the caller)
+        job = DownloadJob(
+            target=state.target,
+            url=url,
+            found_at=found_at,
+            portal=str(item.get("portal") or "html"),
+            dataset=_text(item.get("dataset")),
+            referer=_text(item.get("referer")),
+        )
+        try:
+            queued = await maybe_deferred_to_future(deferToThread(state.offload, job))
+        except FrontierError as exc:
+            # The frontier is down: this replica fetches the file itself rather than
+            # leave it unchecked (the scan claim still keeps it to one scan).
+            logger.warning("target=%s frontier unavailable, fetching here: %s", state.target, exc)
+            await self._fetch(item, url, found_at)
+            return
+        self._outcome("queued" if queued else "already_queued")
+
+    def _outcome(self, name: str) -> None:
+        self.state.files[name] += 1
+
+
+class FileFetch:
+    """One conditional download of one data file, and the hook its outcome calls.
+
+    The poll's ``FetchPipeline`` uses it for the files its spider finds; in
+    cluster mode, ``monitor.crawl.remote`` uses it for the jobs a replica takes
+    from the frontier, on that target's download crawler.
+    """
+
+    def __init__(self, crawler: Crawler, state: PollState) -> None:
+        self.crawler = crawler
+        self.state = state
+
+    async def run(
         self, item: DatasetItem, url: str, validators: Validators, found_at: dt.datetime
     ) -> None:
+        """Download ``url`` and call exactly one hook with what came of it."""
         state = self.state
         try:
             response = await self.crawler.engine.download_async(

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.crawler import Crawler
 
     from monitor.crawl.hooks import Hooks
     from monitor.metrics import Metrics
+    from monitor.models import DownloadJob
 
 __all__ = ["PollState", "attach", "state_of"]
 
@@ -43,6 +46,9 @@ class PollState:
         cursor: where this poll's catalogue walk started (``None``: at the beginning).
         next_cursor: where the next poll's walk starts (``None``: at the beginning again).
         progress: (datasets walked so far in this pass, datasets the catalogue reports).
+        offload: cluster mode: queues a found file on the shared frontier (blocking, so
+            called in a thread) instead of downloading it here; returns False when the
+            URL was queued already.
     """
 
     target: str
@@ -62,6 +68,7 @@ class PollState:
     cursor: str | None = None
     next_cursor: str | None = None
     progress: tuple[int, int] | None = None
+    offload: Callable[[DownloadJob], bool] | None = None
 
     def __post_init__(self) -> None:
         # Until a spider says otherwise, a walk that made no progress resumes where it was.

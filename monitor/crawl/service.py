@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from scrapy.crawler import Crawler, CrawlerRunner
 from scrapy.spiderloader import SpiderLoader
 from twisted.internet import defer
 
+from monitor.crawl.claims import ClaimedSchedule
 from monitor.crawl.poll import PollState, attach
+from monitor.crawl.remote import DownloadService
 from monitor.crawl.settings import SPIDER_MODULES, allowed_domains, scrapy_settings
 from monitor.errors import ConfigError
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from monitor.config import Settings, TargetConfig
     from monitor.crawl.hooks import Hooks
+    from monitor.crawl.seam import ClusterSeam
     from monitor.metrics import Metrics
 
 __all__ = ["Clock", "CrawlService", "poll_once"]
@@ -87,6 +90,10 @@ class CrawlService:
         hooks: the daemon's callbacks (reactor thread; they must not block).
         metrics: where fetch counts, bytes and poll times go.
         clock: what schedules polls; the reactor unless a test passes a ``Clock``.
+        cluster: cluster mode: polls are claimed from the shared store instead of
+            scheduled here (``ClaimedSchedule``), found files are queued on the shared
+            frontier, and this replica downloads the files it takes from there
+            (``DownloadService``).
 
     Raises:
         ConfigError: a target's ``kind`` has no spider.
@@ -99,8 +106,12 @@ class CrawlService:
         metrics: Metrics,
         *,
         clock: Clock | None = None,
+        cluster: ClusterSeam | None = None,
     ) -> None:
         self._settings = settings
+        self._cluster = cluster
+        self._claimed: ClaimedSchedule | None = None
+        self._downloads: DownloadService | None = None
         self._hooks = hooks
         self._metrics = metrics
         self._clock = clock
@@ -125,8 +136,44 @@ class CrawlService:
             return
         self._started = True
         logger.info("crawler started: %d target(s)", len(self._targets))
+        if self._cluster is not None:
+            self._start_cluster(self._cluster)
+            return
         for name in self._targets:
             self._schedule(name, 0.0)
+
+    def _start_cluster(self, cluster: ClusterSeam) -> None:
+        self._claimed = ClaimedSchedule(self, cluster, self._targets, self._metrics)
+        self._downloads = DownloadService(
+            self._settings,
+            self._hooks,
+            self._metrics,
+            cluster,
+            self._runner_,
+            # Enough to keep the scan workers busy and a few downloads on the wire; more
+            # would take jobs other replicas could start on sooner.
+            max_inflight=self._settings.scan_workers
+            + min(self._settings.crawl.concurrent_requests, _MAX_PARALLEL_FILES),
+            clock=self._reactor(),
+        )
+        self._claimed.start()
+        self._downloads.start()
+
+    def resume(self, name: str, cursor: str | None) -> None:
+        """Start a target's next catalogue walk at ``cursor`` (cluster mode: from the store)."""
+        self._cursors[name] = cursor
+
+    def cursor(self, name: str) -> str | None:
+        """Return where a target's next catalogue walk starts."""
+        return self._cursors.get(name)
+
+    def file_done(self, url: str) -> None:
+        """Say that the daemon has finished with a file it was handed (any thread).
+
+        In cluster mode this acknowledges the file's frontier job; otherwise it does nothing.
+        """
+        if self._downloads is not None:
+            self._downloads.file_done(url)
 
     def stop(self) -> defer.Deferred[None]:
         """Stop scheduling and stop the running polls; the Deferred fires when they have ended.
@@ -135,17 +182,25 @@ class CrawlService:
         the caller bounds the wait (``monitor.scheduler`` gives it a grace period).
         """
         self._stopping = True
+        released: defer.Deferred[None] | None = None
+        if self._claimed is not None:
+            released = self._claimed.stop()
+        if self._downloads is not None:
+            self._downloads.stop()
         for call in self._pending.values():
             if call.active():
                 call.cancel()
         self._pending.clear()
-        running = [d for _, d in self._active.values()]
+        # Any: poll Deferreds (bool) and the lease hand-back (None) are waited on alike.
+        running: list[defer.Deferred[Any]] = [d for _, d in self._active.values()]
         for state, _ in self._active.values():
             state.stopping = True
         if self._runner is not None:
             self._runner.stop().addErrback(
                 lambda failure: logger.warning("crawler stop failed: %s", failure.getErrorMessage())
             )
+        if released is not None:
+            running.append(released)
         done: defer.Deferred[None] = defer.DeferredList(running, consumeErrors=True).addCallback(
             lambda _: None
         )
@@ -174,6 +229,7 @@ class CrawlService:
             file_extensions=tuple(e.lower() for e in crawl.file_extensions),
             parallel_files=min(crawl.concurrent_requests, _MAX_PARALLEL_FILES),
             cursor=self._cursors.get(name),
+            offload=self._cluster.offer if self._cluster is not None else None,
         )
         crawler = Crawler(self._spider(kind), scrapy_settings(crawl, target))
         attach(crawler, state)

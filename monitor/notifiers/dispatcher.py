@@ -179,17 +179,25 @@ class Dispatcher:
         """
         return self._run(None)
 
-    def run_forever(self, stop: threading.Event, interval: float = 1.0) -> None:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        interval: float = 1.0,
+        gate: Callable[[], bool] | None = None,
+    ) -> None:
         """Deliver due events every ``interval`` seconds (or on ``wake``) until ``stop`` is set.
 
         Returns within about ``_POLL_SLICE`` of ``stop`` being set while idle; a send
-        under way is finished first (it is bounded by the notifier's timeout).
+        under way is finished first (it is bounded by the notifier's timeout). With
+        ``gate``, a pass delivers only while it returns True: in cluster mode, only the
+        elected replica delivers, so each event goes out from one replica in order.
         """
         logger.info("dispatcher started with notifiers: %s", ", ".join(self._notifiers) or "none")
         while not stop.is_set():
             self._wake.clear()
             try:
-                self._run(stop)
+                if gate is None or gate():
+                    self._run(stop)
             except StoreError as exc:
                 logger.warning("outbox unavailable, will retry in %g s: %s", interval, exc)
             deadline = time.monotonic() + interval

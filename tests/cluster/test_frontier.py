@@ -47,7 +47,7 @@ def test_a_url_already_queued_is_not_queued_twice(redis_url: str, prefix: str) -
     assert not f.offer(job(1))
     (taken,) = f.take(10, block=0.1)
     assert not f.offer(job(1))  # still in flight
-    f.done(taken)
+    f.done(taken.entry, taken.job.url)
     assert f.offer(job(1))  # done: the next poll may queue it again
 
 
@@ -68,7 +68,7 @@ def test_replicas_taking_at_once_get_each_job_once(redis_url: str, prefix: str) 
         while batch := f.take(7, block=0.2):
             for taken in batch:
                 got.append(taken.job.url)
-                f.done(taken)
+                f.done(taken.entry, taken.job.url)
         return got
 
     with ThreadPoolExecutor(3) as pool:
@@ -114,7 +114,7 @@ def test_waiting_counts_jobs_not_yet_taken(redis_url: str, prefix: str) -> None:
     batch = f.take(2, block=0.1)
     assert f.waiting() == 3
     for taken in batch:
-        f.done(taken)
+        f.done(taken.entry, taken.job.url)
     assert f.waiting() == 3
 
 

@@ -455,3 +455,25 @@ def test_run_forever_survives_an_unavailable_store(outbox, make_alert, caplog):
             stop.set()
             thread.join(timeout=2)
     assert any("outbox unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_a_closed_gate_delivers_nothing_until_it_opens(outbox, make_alert):
+    outbox.add("rec", make_alert(key="k1"))
+    rec = RecordingNotifier("rec")
+    leading = threading.Event()
+    stop = threading.Event()
+    dispatcher = Dispatcher(outbox, {"rec": rec})
+    thread = threading.Thread(
+        target=dispatcher.run_forever,
+        args=(stop, 0.05),
+        kwargs={"gate": leading.is_set},
+        daemon=True,
+    )
+    thread.start()
+    time.sleep(0.3)
+    assert rec.sent == []  # a follower replica: the event stays queued
+    assert outbox.outbox_depth() == 1
+    leading.set()
+    assert _wait_for(lambda: len(rec.sent) == 1)
+    stop.set()
+    thread.join(timeout=2)

@@ -1,0 +1,150 @@
+"""One replica's view of the cluster: the store's poll leases and locks, and the frontier.
+
+``Cluster`` is what the crawler's ``ClusterSeam`` and the daemon need, built from
+the ``cluster:`` configuration. It adds no protocol of its own: claims are rows
+locked with ``FOR UPDATE SKIP LOCKED``, the leader and the scan claims are
+PostgreSQL advisory locks, and downloads are Redis stream entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Protocol
+
+from monitor.cluster.frontier import Frontier, Taken
+from monitor.models import utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator, Sequence
+
+    from monitor.config import ClusterConfig
+    from monitor.models import DownloadJob
+    from monitor.store import PollClaim, Store
+    from monitor.store.locks import NamedLock
+
+__all__ = ["Cluster", "default_replica_name"]
+
+logger = logging.getLogger(__name__)
+
+#: Polls one replica runs at once, so that the others get a share of the targets.
+MAX_POLLS_PER_REPLICA = 4
+
+
+class _Held(Protocol):
+    """A download this replica holds (``Taken``, or the crawler's view of it)."""
+
+    @property
+    def entry(self) -> str: ...
+
+    @property
+    def job(self) -> DownloadJob: ...
+
+
+def default_replica_name() -> str:
+    """Return ``host-pid``: unique on a machine, readable in logs."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Cluster:
+    """Poll leases, named locks and the download frontier of one replica.
+
+    Args:
+        config: the ``cluster:`` section.
+        store: the shared store (PostgreSQL).
+        frontier: the download frontier; built from ``config`` unless given (tests).
+    """
+
+    def __init__(
+        self, config: ClusterConfig, store: Store, frontier: Frontier | None = None
+    ) -> None:
+        self.replica = config.replica or default_replica_name()
+        self.lease = config.lease
+        self._prefix = config.prefix
+        self._store = store
+        self.frontier = frontier or Frontier(
+            config.redis.get_secret_value(),
+            prefix=config.prefix,
+            consumer=self.replica,
+            lease=config.lease,
+        )
+        self._frontier_ready = False
+
+    def __repr__(self) -> str:
+        return f"Cluster(replica={self.replica!r}, {self.frontier!r})"
+
+    def leader_lock(self) -> NamedLock:
+        """Return the lock whose holder delivers alerts and exports cluster-wide gauges."""
+        return self._store.lock(f"{self._prefix}:leader")
+
+    @contextmanager
+    def scan_claim(self, url: str) -> Iterator[bool]:
+        """Hold the right to scan ``url``; yields False when another replica holds it."""
+        lock = self._store.lock(f"{self._prefix}:scan:{url}")
+        got = lock.try_acquire()
+        try:
+            yield got
+        finally:
+            if got:
+                lock.release()
+
+    # -- ClusterSeam: poll leases ----------------------------------------------------------
+
+    def sync(self, targets: Collection[str]) -> None:
+        """Give every configured target a lease row and make sure the frontier exists."""
+        self._store.sync_polls(targets, utcnow())
+        self._ensure_frontier()
+
+    def claim(self, targets: Collection[str], limit: int) -> Sequence[PollClaim]:
+        """Claim up to ``limit`` due polls among ``targets`` for one lease."""
+        return self._store.claim_polls(self.replica, targets, utcnow(), self.lease, limit)
+
+    def renew(self, targets: Collection[str]) -> set[str]:
+        """Extend this replica's leases by one lease from now."""
+        until = utcnow() + dt.timedelta(seconds=self.lease)
+        return self._store.renew_polls(self.replica, targets, until)
+
+    def finish(self, target: str, next_in: float, cursor: str | None) -> None:
+        """End a poll; the next one is due ``next_in`` seconds from now, on any replica."""
+        now = utcnow()
+        self._store.finish_poll(
+            self.replica,
+            target,
+            next_due_at=now + dt.timedelta(seconds=next_in),
+            cursor=cursor,
+            at=now,
+        )
+
+    def release(self) -> None:
+        """Hand back this replica's leases (it is stopping)."""
+        count = self._store.release_polls(self.replica)
+        if count:
+            logger.info("replica %s handed back %d poll lease(s)", self.replica, count)
+
+    # -- ClusterSeam: the frontier -----------------------------------------------------------
+
+    def offer(self, job: DownloadJob) -> bool:
+        """Queue a download for any replica."""
+        self._ensure_frontier()
+        return self.frontier.offer(job)
+
+    def take(self, count: int, block: float) -> Sequence[Taken]:
+        """Take up to ``count`` downloads."""
+        self._ensure_frontier()
+        return self.frontier.take(count, block)
+
+    def touch(self, entries: Sequence[str]) -> None:
+        """Renew the downloads this replica holds."""
+        self.frontier.touch(entries)
+
+    def done(self, taken: _Held) -> None:
+        """Acknowledge a finished download."""
+        self.frontier.done(taken.entry, taken.job.url)
+
+    def _ensure_frontier(self) -> None:
+        if not self._frontier_ready:
+            self.frontier.setup()
+            self._frontier_ready = True
