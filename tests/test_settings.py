@@ -103,3 +103,45 @@ def test_defaults_are_safe() -> None:
     settings = Settings()
     assert settings.http.listen.startswith("127.0.0.1:")
     assert settings.crawl.obey_robots_txt
+
+
+_CLUSTER = """
+storage: "postgresql+psycopg://leakmon:pa55word@db:5432/leakmon"
+cluster:
+  redis: "redis://:r3dis-canary@redis:6379/0"
+targets:
+  - name: portal
+    start_urls: ["https://data.example.gov/"]
+"""
+
+
+def test_cluster_section_loads_with_its_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_CLUSTER)
+    cluster = load_settings(path).cluster
+    assert cluster is not None
+    assert (cluster.lease, cluster.prefix, cluster.replica) == (30.0, "leakmon", None)
+
+
+def test_no_cluster_section_means_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("targets: []\n")
+    assert load_settings(path).cluster is None
+
+
+def test_cluster_needs_a_postgresql_store(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_CLUSTER.replace("postgresql+psycopg://leakmon:pa55word@db:5432", "sqlite:///"))
+    with pytest.raises(ConfigError, match="cluster mode needs a shared PostgreSQL store"):
+        load_settings(path)
+
+
+def test_check_config_hides_the_redis_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_CLUSTER)
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "r3dis-canary" not in out
+    assert "pa55word" not in out
