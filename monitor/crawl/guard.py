@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
@@ -12,6 +13,8 @@ from monitor.crawl.outcomes import describe, is_page_request
 from monitor.crawl.poll import state_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -37,18 +40,22 @@ class PollGuard:
     with the rest of its walk (``PollState.take_walk``). A callback that raises
     makes the poll incomplete too: that page's links were not all read.
 
-    A start URL must end in an answer this guard sees. Some endings never reach
-    it: a redirect loop (the scheduler drops the repeated URL as a duplicate), a
-    chain longer than ``REDIRECT_MAX_TIMES``, a redirect off the allowed domains
-    (the offsite filter drops it when it is scheduled), a gzip bomb (dropped after
-    decompression). So each start request is remembered until its answer or its
-    failure comes; one still waiting when the spider closes makes the poll
-    incomplete, instead of a poll that saw nothing passing for a complete one.
+    Every page must end in an answer or a failure this guard sees. Some endings
+    never reach it: a redirect loop (the scheduler drops the repeated URL as a
+    duplicate), a chain longer than ``REDIRECT_MAX_TIMES`` or a compression bomb
+    (both dropped by an inner middleware's ``process_response``), a redirect off
+    the allowed domains (the offsite filter drops it when it is scheduled). So
+    each page request is remembered until its answer or failure comes, and one
+    still waiting when the spider closes failed: the poll is incomplete, instead
+    of a poll that read nothing passing for a complete one. A redirect to a page
+    already crawled (two old URLs for one new page) is no failure; a redirect of a
+    page (not a start URL) off the allowed domains is skipped like an offsite link.
     """
 
     def __init__(self, state: PollState) -> None:
         self.state = state
-        self._waiting: dict[str, bool] = {}  # start URL -> is a catalogue API request
+        # First URL of each page request's redirect chain -> (is a start URL, its kind).
+        self._waiting: dict[str, tuple[bool, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PollGuard:
@@ -56,6 +63,8 @@ class PollGuard:
         guard = cls(state_of(crawler))
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(guard.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(guard.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(guard.request_scheduled, signal=signals.request_scheduled)
         return guard
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -64,20 +73,38 @@ class PollGuard:
         self.state.take_walk(spider)
         if reason != "finished" or self.state.stopping:
             return  # the poll is incomplete already, and requests were left unanswered
-        for url, api in self._waiting.items():
+        for url, (start, kind) in self._waiting.items():
             self.state.page_failed(
                 url,
                 "no answer came: a redirect loop, more than REDIRECT_MAX_TIMES redirects,"
                 " a redirect off the allowed domains, or a body dropped after decompression",
-                start=True,
-                kind="API page" if api else None,
+                start,
+                kind,
             )
         self._waiting.clear()
 
+    def request_dropped(self, request: Request, spider: Spider) -> None:
+        """Forget a redirected page the scheduler dropped as a page already crawled."""
+        chain = request.meta.get("redirect_urls") or ()
+        if chain and request.url not in chain and is_page_request(request):
+            self._waiting.pop(_first_url(request), None)  # else a loop: it stays waiting
+
+    def request_scheduled(self, request: Request, spider: Spider) -> None:
+        """Forget a page (not a start URL) redirected off the allowed domains."""
+        if (
+            request.meta.get("redirect_urls")
+            and is_page_request(request)
+            and not _is_start(request)
+            and not (request.dont_filter or request.meta.get("allow_offsite"))
+            and not _on_domains(request.url, getattr(spider, "allowed_domains", None) or ())
+        ):
+            self._waiting.pop(_first_url(request), None)
+
     def process_request(self, request: Request) -> None:
-        """Remember a start request until its answer or its failure comes."""
-        if is_page_request(request) and _is_start(request):
-            self._waiting.setdefault(_first_url(request), bool(request.meta.get(API_REQUEST)))
+        """Remember a page request until its answer or its failure comes."""
+        if is_page_request(request):
+            start = _is_start(request)
+            self._waiting.setdefault(_first_url(request), (start, _kind(request)))
 
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
         """Record a page whose callback raised: what it linked was not all reported."""
@@ -116,6 +143,12 @@ def _first_url(request: Request) -> str:
     # A redirected request remembers where its chain began.
     chain = request.meta.get("redirect_urls")
     return str(chain[0]) if chain else request.url
+
+
+def _on_domains(url: str, domains: Iterable[str]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    listed = [d.lower().strip(".") for d in domains if d]
+    return not listed or any(host == d or host.endswith("." + d) for d in listed)
 
 
 def _kind(request: Request) -> str | None:

@@ -269,6 +269,7 @@ async def sizes(reactor: Any) -> dict[str, Any]:
         server.page("/files/", page_html("Files", "/data/ok.csv", *files))
         server.route("/endless/", hostile.endless("text/html"))
         server.route("/bomb/", hostile.bomb("gzip", 1024 * 1024 * 1024, "text/html"))
+        server.page("/links/", page_html("Links", "/bomb/", "/data/ok.csv"))
         server.route(
             "/short/",
             hostile.lying_length(100_000, b"<html><a href='/data/ok.csv'>x</a>", "text/html"),
@@ -280,6 +281,7 @@ async def sizes(reactor: Any) -> dict[str, Any]:
                 {"kind": "html", "name": "endless-page", "start_urls": [url + "endless/"]},
                 {"kind": "html", "name": "bomb-page", "start_urls": [url + "bomb/"]},
                 {"kind": "html", "name": "short-page", "start_urls": [url + "short/"]},
+                {"kind": "html", "name": "bomb-link", "start_urls": [url + "links/"]},
             ],
             download_max_mb=2,
             download_timeout=10,
@@ -287,7 +289,7 @@ async def sizes(reactor: Any) -> dict[str, Any]:
         )
         hooks, metrics = RecordingHooks(), Metrics()
         service = CrawlService(settings, hooks, metrics)
-        names = ["files", "endless-page", "bomb-page", "short-page"]
+        names = ["files", "endless-page", "bomb-page", "short-page", "bomb-link"]
         oks, took = await _timed_polls(service, names)
         return {
             "base": url.rstrip("/"),

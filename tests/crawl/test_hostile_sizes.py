@@ -68,3 +68,9 @@ def test_a_start_page_too_large_bombed_or_cut_short_makes_the_poll_incomplete(
 
 def test_hostile_bodies_end_quickly(run: dict[str, Any]) -> None:
     assert max(run["took"].values()) < 10
+
+
+def test_a_bomb_page_among_the_links_makes_the_poll_incomplete(run: dict[str, Any]) -> None:
+    poll = run["polls"]["bomb-link"]
+    assert run["ok"]["bomb-link"] is False  # the bomb page's links were never read
+    assert [u.rsplit("/", 1)[1] for u in poll["files"]] == ["ok.csv"]
