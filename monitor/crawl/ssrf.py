@@ -11,11 +11,15 @@ and then scan and report what came back. Two checks stop that:
   that is public. ``AddressGuard`` (a downloader middleware) applies it to every
   request of a crawl: pages, robots.txt, file downloads, retries and each hop
   of a redirect, whatever ``dont_filter`` says.
-- ``PublicResolver``, installed on the reactor by ``AddressGuard``, checks the
-  address a host name resolves to when the connection is made, so a public-looking
-  name that resolves (or re-binds between two lookups) to a private address is
-  refused too, and so are the odd spellings of an IP address (``2130706433``,
-  ``127.1``) that the resolver turns into one.
+- Host names: ``AddressGuard`` looks up each name the target does not trust,
+  once per crawl, and refuses it when an address is not public; and
+  ``PublicResolver``, which it installs on the reactor, drops non-public
+  addresses when the connection resolves the name again, so a name that
+  re-binds between the two lookups to a private address gets nowhere. (Odd
+  spellings of an IP address, ``2130706433`` or ``127.1``, are read as the
+  address they spell.) Scrapy 2.19 connects through ``reactor.nameResolver``;
+  its ``DNS_RESOLVER`` setting is installed only by ``CrawlerProcess``, which
+  the daemon does not use.
 
 A target's own hosts are trusted even when they are not public: its start URL
 hosts, and its configured ``allowed_domains`` (subdomains included). That is how
@@ -23,7 +27,8 @@ a portal on an intranet, or the stand-in portals of the tests on 127.0.0.1, are
 watched. Nothing else is.
 
 Other code that sends requests for a target applies the same rules with
-``permission_of(target, allowed_domains(target))`` and ``permitted(url, permission)``.
+``permission_of(target, allowed_domains(target))`` and ``permitted(url, permission)``;
+a crawler built from ``scrapy_settings`` has ``AddressGuard`` already.
 """
 
 from __future__ import annotations
@@ -227,7 +232,8 @@ class _Collect:
         self.addresses.append(str(address.host))
 
     def resolutionComplete(self) -> None:
-        self.done.callback(self.addresses)
+        if not self.done.called:  # not given up on (AddressGuard's lookup timeout)
+            self.done.callback(self.addresses)
 
 
 class _PublicOnly:
@@ -329,8 +335,9 @@ class AddressGuard:
     is spent, nothing is retried. It checks what Scrapy's offsite filter lets
     through: requests marked ``dont_filter`` (catalogue API calls, retries and
     their redirects) and the downloads of files. Each redirect hop is a new
-    request, so it is checked too. Refusals by ``PublicResolver`` (raised when a
-    connection is made) are counted here as well.
+    request, so it is checked too. A host name the target does not trust is
+    looked up once per crawl (``PublicResolver.lookup``); ``PublicResolver`` checks
+    the address again when the connection is made.
 
     A refusal is an ``IgnoreRequest``: a refused page is skipped like an offsite
     one, a refused start URL makes the poll incomplete (``PollGuard``), a refused
@@ -343,6 +350,9 @@ class AddressGuard:
         metrics: where refusals are counted; ``None`` outside a poll (detection probes).
         spider_domains: returns the spider's current ``allowed_domains`` (a spider
             may widen them, as ``tableau`` does for the Tableau hosts a page embeds).
+        resolver: looks host names up; ``None`` checks URLs only (no lookups).
+        lookup_timeout: seconds a lookup may take; past it the request goes on and
+            ``PublicResolver`` alone checks its address.
     """
 
     #: Hosts every crawl trusts besides its target's own. Empty in the daemon; tests
@@ -423,7 +433,7 @@ class AddressGuard:
         return next((a for a in addresses if not is_public_address(a)), None)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        """Count and log a refusal, whether this guard or ``PublicResolver`` made it."""
+        """Count and log a refusal this guard made."""
         reason = refusal_reason(exception)
         if reason is None:
             return
