@@ -64,6 +64,8 @@ def test_kill9_mid_scan_loses_and_doubles_nothing(
         url = portal.publish("call_notes.csv", slow.read_bytes())
         assert wait_until(lambda: scan_in_progress(engine, url), 30, step=0.02), daemon.logs()
         daemon.kill9()
+        # Known gap, reported not asserted: the body being scanned stays in $TMPDIR.
+        left = sorted(p.name for p in daemon.spool.glob("leakmon-*"))
         # The kill really landed mid-scan: taken, not recorded, nothing found yet.
         assert scan_in_progress(engine, url)
         assert _keys(engine, "call_notes.csv") == []
@@ -88,7 +90,9 @@ def test_kill9_mid_scan_loses_and_doubles_nothing(
         deliveries = receiver.deliveries()
         assert set(deliveries) == set(outbox_deliveries(engine))
         assert set(deliveries.values()) == {1}, deliveries
-        print(f"restart to drained outbox: {drained_in:.1f} s")
+        print(f"restart to drained outbox: {drained_in:.1f} s; left in TMPDIR by the kill: {left}")
+        still = sorted(p.name for p in daemon.spool.glob("leakmon-*"))
+        print(f"still there after restart: {still}")
     finally:
         daemon.stop()
         engine.dispose()
