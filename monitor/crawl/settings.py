@@ -131,6 +131,9 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         },
         "EXTENSIONS": {
             "monitor.crawl.probe.HeadersProbe": 100,
+            # AutoThrottle that lets the 304s of unchanged files lower its delay.
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "monitor.crawl.throttle.ConditionalThrottle": 0,
             "scrapy.extensions.telnet.TelnetConsole": None,
             "scrapy.extensions.remote_control.RemoteControl": None,
         },
