@@ -133,11 +133,19 @@ class Daemon:
             self._probe_store()
         crawling = self.crawl.running
         ready = answers and not failing and crawling
-        self.metrics.ready.set(1 if ready else 0)
-        return ready, {
+        details = {
             "store": "unreachable" if not answers else "failing" if failing else "ok",
             "crawler": "running" if crawling else "stopped",
         }
+        if self.cluster is not None:
+            # Without Redis this replica still polls what it claims (and fetches those
+            # files itself), but takes no downloads from the others: not ready.
+            frontier = self.cluster.frontier.ping()
+            ready = ready and frontier
+            details["frontier"] = "ok" if frontier else "unreachable"
+            details["leader"] = "yes" if self._leading.is_set() else "no"
+        self.metrics.ready.set(1 if ready else 0)
+        return ready, details
 
     def _probe_store(self) -> None:
         with self._lock:
@@ -418,11 +426,15 @@ class Daemon:
         """
         assert self.cluster is not None  # noqa: S101  (started only in cluster mode)
         lock = self.cluster.leader_lock()
+        failing: str | None = None
         while not self._stop.is_set():
             try:
                 leading = lock.held() or lock.try_acquire()
+                failing = None
             except StoreError as exc:
-                logger.debug("leader election: %s", exc)
+                if str(exc) != failing:  # once per new failure, not every 2 s
+                    logger.warning("leader election cannot reach the store: %s", exc)
+                failing = str(exc)
                 leading = False
             if leading != self._leading.is_set():
                 self._now_leading(leading)
@@ -438,6 +450,9 @@ class Daemon:
         else:
             self._leading.clear()
             logger.warning("replica %s no longer leads (lost its database connection)", replica)
+            # A follower's last values would win the dashboard's max() over the new leader's.
+            self.metrics.outbox_depth.set(0)
+            self.metrics.frontier_pending.set(0)
         self.metrics.cluster_leader.set(1 if leading else 0)
         try:
             self.refresh_gauges()
