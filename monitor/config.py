@@ -149,6 +149,12 @@ class CrawlConfig(_Model):
         gt=0,
         description="catalogue datasets walked per poll; larger catalogues take several polls",
     )
+    trusted_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts (subdomains included) the crawler may reach at private or loopback"
+        " addresses, besides each target's start URL hosts and allowed_domains; e.g. an intranet"
+        " Tableau Server that a portal embeds",
+    )
     file_extensions: list[str] = Field(
         default_factory=lambda: [
             ".csv",

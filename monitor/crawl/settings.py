@@ -67,7 +67,7 @@ def robots_token(user_agent: str) -> str:
 
 def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
     """Return the Scrapy settings of one poll of ``target`` (Any: Scrapy's values are mixed)."""
-    permission = permission_of(target, allowed_domains(target))
+    permission = permission_of(target, allowed_domains(target), crawl.trusted_hosts)
     return {
         "BOT_NAME": "leakmon",
         "SPIDER_MODULES": SPIDER_MODULES,

@@ -22,9 +22,10 @@ and then scan and report what came back. Two checks stop that:
   the daemon does not use.
 
 A target's own hosts are trusted even when they are not public: its start URL
-hosts, and its configured ``allowed_domains`` (subdomains included). That is how
-a portal on an intranet, or the stand-in portals of the tests on 127.0.0.1, are
-watched. Nothing else is.
+hosts, and its configured ``allowed_domains`` (subdomains included), and so are
+the hosts the operator lists in ``crawl.trusted_hosts``. That is how a portal on
+an intranet, or the stand-in portals of the tests on 127.0.0.1, are watched.
+Nothing else is.
 
 Other code that sends requests for a target applies the same rules with
 ``permission_of(target, allowed_domains(target))`` and ``permitted(url, permission)``;
@@ -37,7 +38,7 @@ import dataclasses
 import ipaddress
 import logging
 import socket
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -128,14 +129,23 @@ class Permission:
         )
 
 
-def permission_of(target: TargetConfig, domains: Iterable[str]) -> Permission:
-    """Return a target's permission; ``domains`` are its crawl's (``settings.allowed_domains``)."""
+def permission_of(
+    target: TargetConfig, domains: Iterable[str], trusted: Iterable[str] = ()
+) -> Permission:
+    """Return a target's permission.
+
+    Args:
+        target: the configured target.
+        domains: its crawl's domains (``settings.allowed_domains(target)``).
+        trusted: more domains that may be private (``crawl.trusted_hosts``).
+    """
     hosts = [_norm(urlsplit(u).hostname or "") for u in target.start_urls]
+    configured = [*(target.allowed_domains or ()), *trusted]
     return Permission(
         target=target.name,
         domains=tuple(_norm(d) for d in domains),
         trusted_hosts=tuple(dict.fromkeys(h for h in hosts if h)),
-        trusted_domains=tuple(_norm(d) for d in target.allowed_domains or ()),
+        trusted_domains=tuple(dict.fromkeys(_norm(d) for d in configured)),
     )
 
 
@@ -355,10 +365,6 @@ class AddressGuard:
             ``PublicResolver`` alone checks its address.
     """
 
-    #: Hosts every crawl trusts besides its target's own. Empty in the daemon; tests
-    #: whose stand-in for a public service (Tableau Public) runs on loopback set it.
-    extra_trusted: ClassVar[tuple[str, ...]] = ()
-
     def __init__(
         self,
         permission: Permission,
@@ -384,9 +390,6 @@ class AddressGuard:
                 ``scrapy_settings``).
         """
         permission = _permission(crawler.settings)
-        if cls.extra_trusted:
-            trusted = permission.trusted_hosts + tuple(_norm(h) for h in cls.extra_trusted)
-            permission = dataclasses.replace(permission, trusted_hosts=trusted)
         try:
             metrics: Metrics | None = state_of(crawler).metrics
         except NotConfigured:

@@ -12,7 +12,6 @@ import gzip
 from typing import TYPE_CHECKING, Any
 
 from monitor.crawl import CrawlService
-from monitor.crawl.ssrf import AddressGuard
 from monitor.metrics import Metrics
 from spiders.tableau import TableauSpider
 from tests.crawl.catalogues import Watch
@@ -65,17 +64,17 @@ async def tableau(reactor: IReactorTime) -> dict[str, Any]:
     """Poll a portal embedding Tableau views: first sight, unchanged, withdrawn, a broken API."""
     # The stand-in's Tableau host is "localhost": let it answer Tableau Public's profile API.
     TableauSpider.public_hosts = ("localhost",)
-    AddressGuard.extra_trusted = ("localhost",)  # ... and trust it as a public host would be
     site, broken = _tableau_site(), _tableau_site()
     try:
-        watch = Watch("tableau", site)
+        # ... and reach it at its loopback address, as the real Tableau host's public one.
+        watch = Watch("tableau", site, trusted_hosts=["localhost"])
         bases = (site.url, site.tableau_url)
         polls = {"first": _relative(await watch.poll(), *bases)}
         polls["unchanged"] = _relative(await watch.poll(), *bases)
         site.withdraw("CCW", "Applicants")
         polls["withdrawn"] = _relative(await watch.poll(), *bases)
         broken.fail("/profile/api/workbook/CCW", 500)
-        failing = Watch("tableau", broken, name="broken")
+        failing = Watch("tableau", broken, name="broken", trusted_hosts=["localhost"])
         polls["api_fails"] = _relative(await failing.poll(), broken.url, broken.tableau_url)
         return {"polls": polls}
     finally:

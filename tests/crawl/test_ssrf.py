@@ -329,3 +329,14 @@ def test_the_guard_works_on_the_asyncio_reactor(
     assert run["attempts"] == ["127.0.0.1"]
     assert run["refused"]["open"] == {"address": 7.0, "name": 1.0, "resolved": 3.0}
     assert run["polls"]["open"]["ok"] is True
+
+
+def test_crawl_trusted_hosts_may_be_private_but_are_not_crawled() -> None:
+    crawl = CrawlConfig(trusted_hosts=["tableau.corp.example", "10.0.0.5"])
+    target = TargetConfig(name="t", start_urls=["https://data.city.gov/"])
+    permission = Permission.from_setting(scrapy_settings(crawl, target)[PERMISSION_SETTING])
+    assert permission.trusts("tableau.corp.example")
+    assert permission.trusts("10.0.0.5")
+    assert permitted("http://10.0.0.5/views/x.csv", permission) == "offsite"  # not a domain
+    assert permitted("http://10.0.0.5/views/x.csv", permission, ["10.0.0.5"]) is None
+    assert permitted("http://10.0.0.6/", permission, ["10.0.0.6"]) == "address"

@@ -71,7 +71,8 @@ class World:
             "http": {"listen": f"127.0.0.1:{self.port}"},
             "targets": [target],
             "notify": [hook | {"min_severity": "high"}],
-            "crawl": {"autothrottle": False},
+            # The Tableau stand-in's views are on "localhost", a loopback host of no target.
+            "crawl": {"autothrottle": False, "trusted_hosts": ["localhost"]},
         }
         config.write_text(json.dumps(settings))
         self.log_path = tmp / "daemon.log"
