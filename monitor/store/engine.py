@@ -30,6 +30,16 @@ WRITE = "leakmon_write"
 
 _BUSY_TIMEOUT_MS = 30_000
 _PG_CONNECT_TIMEOUT_S = 5
+#: A server (or a network path) that accepts and then goes silent must not hold a
+#: connection for ever: TCP keepalives probe an idle one, and tcp_user_timeout fails a
+#: connection whose sent data goes unacknowledged for 15 s. libpq parameters.
+_PG_LIVENESS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
 
 
 def redact(url: str | URL) -> str:
@@ -55,7 +65,7 @@ def build_engine(url: str) -> Engine:
     # Any: create_engine keyword arguments of several types.
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if backend == "postgresql":
-        options["connect_args"] = {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
+        options["connect_args"] = {"connect_timeout": _PG_CONNECT_TIMEOUT_S, **_PG_LIVENESS}
     return create_engine(parsed, **options)
 
 

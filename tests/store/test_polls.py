@@ -18,6 +18,8 @@ from tests.store.fakes import minutes
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from sqlalchemy.engine import URL
+
 TARGETS = [f"portal-{n:02d}" for n in range(20)]
 LEASE = 30.0
 
@@ -129,9 +131,8 @@ def test_a_named_lock_has_one_holder(store: Store, second_store: Store, lock_nam
 
 
 @pytest.mark.postgres
-def test_a_dead_holders_lock_is_free_at_once(store_url: str, lock_name: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("advisory locks are PostgreSQL's")
+def test_a_dead_holders_lock_is_free_at_once(postgres_database: URL, lock_name: str) -> None:
+    store_url = postgres_database.render_as_string(hide_password=False)
     holder, other = Store(store_url), Store(store_url)
     try:
         lock = holder.lock(lock_name)

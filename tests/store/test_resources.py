@@ -8,6 +8,8 @@ from monitor.errors import StoreError
 from tests.store.fakes import T0, TARGET, URL, minutes
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL as DatabaseURL
+
     from monitor.store import Store
 
 
@@ -118,3 +120,19 @@ def test_touch_resources_records_many_files_in_one_call(store: Store) -> None:
     states = store.resources(TARGET)
     assert {s.url for s in states} == set(urls)
     assert all(s.last_seen == minutes(5) and s.first_seen == T0 for s in states)
+
+
+@pytest.mark.postgres
+def test_postgres_connections_detect_a_silent_server(postgres_database: DatabaseURL) -> None:
+    # Keepalives and tcp_user_timeout: a server that stops answering fails the
+    # connection in about 15 s instead of holding a store call for ever.
+    from monitor.store.engine import build_engine
+
+    engine = build_engine(postgres_database.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            params = conn.connection.dbapi_connection.info.get_parameters()  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
+    assert params["tcp_user_timeout"] == "15000"
+    assert (params["keepalives"], params["keepalives_idle"]) == ("1", "10")
