@@ -38,6 +38,7 @@ import dataclasses
 import ipaddress
 import logging
 import socket
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -83,8 +84,11 @@ SCHEME, OFFSITE, ADDRESS, NAME, RESOLVED = "scheme", "offsite", "address", "name
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan", ".intranet")
 #: NAT64 maps IPv4 addresses into IPv6; the IPv4 address inside is what is reached.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-#: Refusals logged per crawl; the rest are only counted (a page can link thousands).
+#: Refusals logged per crawl and per ``_WINDOW``; the rest are only counted (a page
+#: can link thousands). A poll's crawl is shorter; a cluster download crawler lives on.
 _MAX_LOGGED = 20
+#: Seconds a lookup's verdict, and the log allowance, last (DNS answers change).
+_WINDOW = 600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,8 +382,10 @@ class AddressGuard:
         self._spider_domains = spider_domains
         self._resolver = resolver
         self._lookup_timeout = lookup_timeout
-        self._addresses: dict[str, str | None] = {}  # host -> a non-public address, or None
-        self.refused = 0
+        # host -> (a non-public address or None, when it was looked up)
+        self._addresses: dict[str, tuple[str | None, float]] = {}
+        self.refused = 0  # refusals in the current log window
+        self._window = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuard:
@@ -419,9 +425,11 @@ class AddressGuard:
         host = _norm(urlsplit(request.url).hostname or "")
         if self._resolver is None or self.permission.trusts(host) or _literal(host) is not None:
             return
-        if host not in self._addresses:
-            self._addresses[host] = await self._private_address(self._resolver, host)
-        private = self._addresses[host]
+        known = self._addresses.get(host)
+        if known is None or time.monotonic() - known[1] > _WINDOW:
+            known = (await self._private_address(self._resolver, host), time.monotonic())
+            self._addresses[host] = known
+        private = known[0]
         if private is not None:
             raise _refuse(RESOLVED, f"{host} resolves to {private}, which is not a public address")
 
@@ -443,6 +451,8 @@ class AddressGuard:
         target = self.permission.target
         if self.metrics is not None:
             self.metrics.refused_requests.labels(target, reason).inc()
+        if time.monotonic() - self._window > _WINDOW:
+            self.refused, self._window = 0, time.monotonic()
         self.refused += 1
         if request.meta.get(FETCH_META):
             return  # FetchPipeline logs the files it could not fetch, with the reason
@@ -450,10 +460,11 @@ class AddressGuard:
             logger.warning("target=%s refused %s: %s", target, request.url, exception)
         elif self.refused == _MAX_LOGGED + 1:
             logger.warning(
-                "target=%s: more than %d requests refused in this crawl; the rest are only"
+                "target=%s: more than %d requests refused in %.0f minutes; the rest are only"
                 " counted in leakmon_refused_requests_total",
                 target,
                 _MAX_LOGGED,
+                _WINDOW / 60,
             )
 
 

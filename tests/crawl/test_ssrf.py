@@ -247,7 +247,7 @@ def test_guard_logs_file_refusals_to_the_fetch_step_and_caps_its_lines(
         _run(guard, Request(f"http://10.0.0.2/{i}"))
     assert _count(metrics, "address") == 31
     assert caplog.text.count("refused http://10.0.0.2/") == 19
-    assert "more than 20 requests refused" in caplog.text
+    assert "more than 20 requests refused in 10 minutes" in caplog.text
 
 
 def test_public_resolver_drops_private_answers_at_connect_time() -> None:
@@ -340,3 +340,17 @@ def test_crawl_trusted_hosts_may_be_private_but_are_not_crawled() -> None:
     assert permitted("http://10.0.0.5/views/x.csv", permission) == "offsite"  # not a domain
     assert permitted("http://10.0.0.5/views/x.csv", permission, ["10.0.0.5"]) is None
     assert permitted("http://10.0.0.6/", permission, ["10.0.0.6"]) == "address"
+
+
+def test_a_lookup_verdict_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cluster download crawler lives for hours: a host's DNS answer may change.
+    now = [1000.0]
+    monkeypatch.setattr("monitor.crawl.ssrf.time", type("T", (), {"monotonic": lambda: now[0]}))
+    guard, _, resolver = _guard(ANYWHERE, {"cdn.example.org": ["10.0.0.7"]})
+    assert _run(guard, Request("https://cdn.example.org/a.csv")) == "resolved"
+    resolver.table["cdn.example.org"] = ["93.184.215.14"]
+    now[0] += 60
+    assert _run(guard, Request("https://cdn.example.org/a.csv")) == "resolved"  # still cached
+    now[0] += 600
+    assert _run(guard, Request("https://cdn.example.org/a.csv")) is None
+    assert resolver.asked == ["cdn.example.org", "cdn.example.org"]
