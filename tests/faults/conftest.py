@@ -48,9 +48,15 @@ def postgres() -> Iterator[Postgres]:
     drop_postgres(db)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return the URL of an empty store: a SQLite file, or a fresh PostgreSQL database."""
+    """Return the URL of an empty store: a SQLite file, or a fresh PostgreSQL database.
+
+    The PostgreSQL runs are ``slow`` (about 30 s together): the SQLite runs carry the
+    must-holds in the default suite, ``-m slow`` repeats them on the production store.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     db: Postgres = request.getfixturevalue("postgres")
