@@ -241,6 +241,9 @@ class FileFetch:
                 url,
                 f"too large: inflates past the download limit of {state.max_bytes} bytes",
             )
+        elif str(exc) == "max redirections reached":  # Scrapy's RedirectMiddleware
+            self._outcome("error")
+            state.hooks.on_fetch_error(state.target, url, "too many redirects (a loop?)")
         elif "robots.txt" in str(exc):
             self._outcome("refused")
             logger.info("target=%s %s not fetched: %s", state.target, url, exc)

@@ -187,6 +187,18 @@ def trickle(every: float, media_type: str = "text/csv") -> Callable[[Conn], None
     return answer
 
 
+def trickle_headers(every: float) -> Callable[[Conn], None]:
+    """Send the status line and headers one byte every ``every`` seconds, never finishing them."""
+
+    def answer(conn: Conn) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nX-Padding: " + b"x" * 10_000:
+            if conn.server.stopping or not conn.send(bytes([byte])):
+                return
+            time.sleep(every)
+
+    return answer
+
+
 def silent(conn: Conn) -> None:
     """Accept the request and never answer, until the crawler hangs up."""
     conn.wait_closed()

@@ -187,8 +187,12 @@ async def slow(reactor: Any) -> dict[str, Any]:
         server.route("/loris/", hostile.trickle(every=0.5, media_type="text/html"))
         server.route("/silent/", hostile.silent)
         server.page(
-            "/files/", page_html("Files", "/data/loris.csv", "/data/silent.csv", "/data/ok.csv")
+            "/files/",
+            page_html(
+                "Files", "/data/loris.csv", "/data/silent.csv", "/data/headers.csv", "/data/ok.csv"
+            ),
         )
+        server.route("/data/headers.csv", hostile.trickle_headers(every=0.2))
         server.route("/data/loris.csv", hostile.trickle(every=0.5))
         server.route("/data/silent.csv", hostile.silent)
         server.file("/data/ok.csv", CSV)

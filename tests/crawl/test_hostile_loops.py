@@ -33,6 +33,13 @@ def test_an_endless_redirect_chain_stops_at_redirect_max_times(run: dict[str, An
     assert run["fetches"]["chain-start"] == {"3xx": float(REDIRECT_MAX_TIMES + 1)}
 
 
+def test_a_file_that_redirects_forever_is_a_fetch_error(run: dict[str, Any]) -> None:
+    errors = run["polls"]["links"]["errors"]
+    assert [(e["url"].rsplit("/", 1)[1], e["error"]) for e in errors] == [
+        ("chain.csv", "too many redirects (a loop?)")
+    ]
+
+
 def test_loops_among_links_are_bounded_and_make_the_poll_incomplete(run: dict[str, Any]) -> None:
     # /chain and /data/chain.csv redirect forever: each stops after REDIRECT_MAX_TIMES.
     assert run["hits"]["/data/chain.csv"] == REDIRECT_MAX_TIMES + 1

@@ -45,7 +45,7 @@ def test_slow_files_are_fetch_errors_and_the_rest_of_the_poll_goes_on(
     assert poll["ok"] is True  # a file that fails is reported; the portal was seen whole
     assert [u.rsplit("/", 1)[1] for u in poll["files"]] == ["ok.csv"]
     errors = {e["url"].rsplit("/", 1)[1]: e["error"] for e in poll["errors"]}
-    assert set(errors) == {"loris.csv", "silent.csv"}
+    assert set(errors) == {"loris.csv", "silent.csv", "headers.csv"}  # headers.csv: never ends them
     assert all(e.startswith("timeout: ") for e in errors.values())
     assert run["took"]["slow-files"] < TIMEOUT * ATTEMPTS + 5
 
