@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -124,4 +126,38 @@ def test_listens_on_loopback_by_default():
     try:
         assert server.address.startswith("127.0.0.1:")
     finally:
+        server.stop()
+
+
+def test_a_readiness_check_that_hangs_is_not_ready_and_blocks_nothing():
+    """A store that accepts but never answers: probes get 503 in bounded time, /healthz at once."""
+    release = threading.Event()
+    calls = []
+
+    def stuck() -> tuple[bool, dict[str, str]]:
+        calls.append(1)
+        release.wait(10)
+        return True, {"store": "ok"}
+
+    metrics = Metrics(registry=CollectorRegistry())
+    metrics.ready.set(1)
+    server = HealthServer("127.0.0.1:0", metrics, stuck, readiness_timeout=0.3)
+    server.start()
+    try:
+        started = time.monotonic()
+        status, _, body = _request(server, "GET", "/readyz")
+        assert status == 503
+        assert json.loads(body) == {"ready": False, "check": "no answer within 0.3 s"}
+        assert _request(server, "GET", "/healthz")[::2] == (200, b"ok\n")
+        status, _, body = _request(server, "GET", "/metrics")
+        assert status == 200
+        assert b"leakmon_ready 0.0" in body
+        assert time.monotonic() - started < 3
+        assert len(calls) == 1  # the stuck check is waited for again, not started twice
+
+        release.set()
+        status, _, body = _request(server, "GET", "/readyz")
+        assert (status, json.loads(body)) == (200, {"ready": True, "store": "ok"})
+    finally:
+        release.set()
         server.stop()
