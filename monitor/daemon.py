@@ -27,6 +27,7 @@ from monitor.metrics import Metrics
 from monitor.models import Finding, Severity, utcnow
 from monitor.notifiers import Dispatcher, build_notifiers
 from monitor.scheduler import run_reactor, stop_reactor
+from monitor.spool import Spool
 from monitor.store import Store
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Daemon:
         self.crawl = CrawlService(settings, self, self.metrics, cluster=self.cluster)
         self.health = HealthServer(settings.http.listen, self.metrics, self.readiness)
         self._stop = threading.Event()
+        self._spool = Spool()
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         # Read on the reactor thread for every linked file of every poll: kept in memory
@@ -90,6 +92,9 @@ class Daemon:
 
     def run(self) -> None:
         """Migrate the store, start every part, and block until SIGTERM or SIGINT."""
+        # Downloads and scan scratch files go to a private folder, removed on stop;
+        # what a killed predecessor left there is removed now.
+        self._spool.claim()
         self.store.migrate()
         self.refresh_gauges()
         self.health.start()
@@ -118,6 +123,7 @@ class Daemon:
         self._stop.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.health.stop()
+        self._spool.release()
         logger.info("leakmon stopped")
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
@@ -173,6 +179,11 @@ class Daemon:
             task(*args)
         except StoreError as exc:
             self._store_failed(exc, task.__name__.strip("_"))
+        except Exception:
+            # The pool-task boundary: a bug here must be seen, not vanish in an unread
+            # Future, and must not stop the daemon. Nothing of a file is lost (its
+            # validators are written last, so the next poll fetches it again).
+            logger.exception("worker task %s failed", task.__name__.strip("_"))
 
     def _store_failed(self, exc: StoreError, doing: str) -> None:
         """Remember a store failure; the work is redone by a later poll (validators come last)."""
