@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from scrapy.crawler import Crawler, CrawlerRunner
 from scrapy.spiderloader import SpiderLoader
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
 
 from monitor.crawl.claims import ClaimedSchedule
@@ -196,9 +197,12 @@ class CrawlService:
         for state, _ in self._active.values():
             state.stopping = True
         if self._runner is not None:
-            self._runner.stop().addErrback(
-                lambda failure: logger.warning("crawler stop failed: %s", failure.getErrorMessage())
-            )
+            # Not CrawlerRunner.stop(): it iterates the live set of crawlers, which a crawler
+            # that ends meanwhile changes ("Set changed size during iteration").
+            crawlers = list(self._runner.crawlers)
+            defer.DeferredList(
+                [deferred_from_coro(c.stop_async()) for c in crawlers], consumeErrors=True
+            ).addCallback(_log_stop_failures)
         if released is not None:
             running.append(released)
         done: defer.Deferred[None] = defer.DeferredList(running, consumeErrors=True).addCallback(
@@ -363,6 +367,13 @@ class CrawlService:
             self._schedule(name, max(began + every - now, _MIN_GAP))
 
         d.addBoth(again)
+
+
+def _log_stop_failures(results: list[tuple[bool, Any]]) -> None:
+    # Any: DeferredList gives (True, result) or (False, Failure) pairs.
+    for ok, failure in results:
+        if not ok:
+            logger.warning("crawler stop failed: %s", failure.getErrorMessage())
 
 
 def _the_reactor() -> _Reactor:
