@@ -61,8 +61,12 @@ def run(replicas: int, files: int, every: float, trials: int, tmp: Path) -> dict
         for n in range(replicas):
             cluster.start(f"r{n + 1}")
 
+        cluster.wait_ready()  # the first replica up has migrated the schema
+
         def scanned() -> bool:
-            return cluster.sql("SELECT count(DISTINCT resource_id) FROM scans")[0][0] >= files
+            # A file's validators are its last write (after scan and findings).
+            query = "SELECT count(*) FROM resources WHERE sha256 IS NOT NULL"
+            return cluster.sql(query)[0][0] >= files
 
         done = _wait(scanned, 1200, "first pass")
         first_pass = done - started

@@ -80,16 +80,19 @@ class _DownloadSpider(Spider):
 class _JobHooks:
     """The daemon's hooks for one job, noting whether the file went on to be scanned."""
 
-    def __init__(self, hooks: Hooks, unchanged: set[str]) -> None:
+    def __init__(self, hooks: Hooks, unchanged: set[str], handing: Callable[[], None]) -> None:
         self._hooks = hooks
         self._unchanged = unchanged
+        self._handing = handing
         self.handed = False
 
     def validators(self, url: str) -> Validators:
         return self._hooks.validators(url)
 
     def on_file(self, fetched: FetchedFile) -> None:
+        # Noted before the daemon has the file: it may finish with it at once.
         self.handed = True
+        self._handing()
         self._hooks.on_file(fetched)
 
     def on_unchanged(self, target: str, url: str) -> None:
@@ -141,7 +144,8 @@ class DownloadService:
         self._ready: dict[str, Crawler] = {}
         self._waiting: dict[str, list[defer.Deferred[Crawler]]] = {}
         self._inflight: dict[str, TakenJob] = {}  # entry id -> job
-        self._scanning: dict[str, TakenJob] = {}  # url -> job handed to the daemon
+        # url -> jobs whose file the daemon has (two at most: a reclaimed one beside the first)
+        self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
         self._stopping = False
         self._touch = task.LoopingCall(self._renew)
@@ -213,7 +217,11 @@ class DownloadService:
 
     async def _fetch(self, crawler: Crawler, taken: TakenJob) -> bool:
         job = taken.job
-        hooks = _JobHooks(self._hooks, self._unchanged)
+        hooks = _JobHooks(
+            self._hooks,
+            self._unchanged,
+            lambda: self._scanning.setdefault(job.url, []).append(taken),
+        )
         state = self._state(job.target, hooks)
         # The validators read waits on the database: not on the reactor thread.
         validators = await deferToThread(self._hooks.validators, job.url)
@@ -228,9 +236,7 @@ class DownloadService:
         return hooks.handed
 
     def _fetched(self, handed: bool, taken: TakenJob) -> None:
-        if handed:
-            self._scanning[taken.job.url] = taken  # acknowledged once the scan is recorded
-        else:
+        if not handed:  # a handed file's job is acknowledged once its scan is recorded
             self._ack(taken)
 
     def _failed(self, failure: Failure, taken: TakenJob) -> None:
@@ -244,12 +250,12 @@ class DownloadService:
         self._ack(taken)
 
     def _scanned(self, url: str) -> None:
-        taken = self._scanning.pop(url, None)
-        if taken is not None:
+        for taken in self._scanning.pop(url, []):
             self._ack(taken)
 
     def _ack(self, taken: TakenJob) -> None:
-        self._inflight.pop(taken.entry, None)
+        if self._inflight.pop(taken.entry, None) is None and taken.job.target in self._targets:
+            return  # acknowledged already (a job that failed after its file was handed over)
         self._metrics.frontier_inflight.set(len(self._inflight))
         self._metrics.frontier_jobs.labels("done").inc()
         deferToThread(self._seam.done, taken).addErrback(
