@@ -30,10 +30,6 @@ __all__ = ["Cluster", "default_replica_name"]
 
 logger = logging.getLogger(__name__)
 
-#: Polls one replica runs at once, so that the others get a share of the targets.
-MAX_POLLS_PER_REPLICA = 4
-
-
 class _Held(Protocol):
     """A download this replica holds (``Taken``, or the crawler's view of it)."""
 
