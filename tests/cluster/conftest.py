@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
+from tests.cluster.harness import REDIS_URL, drop_redis_keys
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-REDIS_URL = os.environ.get("LEAKMON_TEST_REDIS", "redis://127.0.0.1:6379/0")
 START = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""'
 
 
@@ -37,10 +38,4 @@ def prefix(redis_url: str) -> Iterator[str]:
     """Return a key prefix of this test's own; its keys are deleted afterwards."""
     name = f"leakmon-test-{secrets.token_hex(6)}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(f"{name}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    drop_redis_keys(name)
