@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import lzma
 import re
 import shutil
 import tempfile
 import zipfile
-import zlib
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from monitor.errors import (
     CorruptFile,
@@ -21,6 +19,7 @@ from monitor.errors import (
     UnsupportedFormat,
 )
 from monitor.readers.registry import reader_for, register
+from monitor.readers.zipdamage import ZIP_DAMAGE, ZIP_UNSUPPORTED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,8 +99,10 @@ class ZipReader:
             )
         try:
             archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
+        except ZIP_DAMAGE as exc:
             raise CorruptFile(f"{path.name}: ZIP archive is damaged or truncated ({exc})") from exc
+        except ZIP_UNSUPPORTED as exc:
+            raise UnsupportedFormat(f"{path.name}: ZIP archive uses {exc}") from exc
         with archive:
             members = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
             _check_totals(path, members, limits, budget)
@@ -244,8 +245,8 @@ def _extract(
         )
     written = 0
     try:
-        with archive.open(info) as src, target.open("wb") as out:
-            while block := src.read(_COPY_BLOCK):
+        with _open_member(archive, info, target) as src, target.open("wb") as out:
+            while block := _read_block(src, target):
                 written += len(block)
                 budget.uncompressed -= len(block)
                 if budget.uncompressed < 0:
@@ -263,9 +264,25 @@ def _extract(
                         f"{target.name}: over the limit of {limits.max_file_bytes} bytes"
                     )
                 out.write(block)
-    except NotImplementedError as exc:
+    except ZIP_UNSUPPORTED as exc:
         raise UnsupportedFormat(
             f"{target.name}: compression method {info.compress_type} is not supported"
         ) from exc
-    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as exc:
+    except ZIP_DAMAGE as exc:
         raise CorruptFile(f"{target.name}: cannot be extracted ({exc})") from exc
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> IO[bytes]:
+    """Open a member; a header offset outside the archive is damage, not an I/O fault."""
+    try:
+        return archive.open(info)
+    except OSError as exc:  # seeking to a negative offset: EINVAL
+        raise CorruptFile(f"{target.name}: cannot be extracted ({exc.strerror or exc})") from exc
+
+
+def _read_block(src: IO[bytes], target: Path) -> bytes:
+    """Read the next block of a member; a seek outside the file is damage, not an I/O fault."""
+    try:
+        return src.read(_COPY_BLOCK)
+    except OSError as exc:  # a header offset past either end of the archive
+        raise CorruptFile(f"{target.name}: cannot be extracted ({exc.strerror or exc})") from exc

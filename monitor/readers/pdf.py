@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.psexceptions import PSException
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from monitor.errors import CorruptFile, EncryptedFile
 from monitor.readers.chunks import table_chunks
@@ -28,13 +31,31 @@ if TYPE_CHECKING:
 __all__ = ["PdfReader"]
 
 logger = logging.getLogger(__name__)
+# pdfminer warns about damaged content streams by quoting their operands, and a
+# PDF's operands are its text: personal data must not reach the log that way.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 _TEXT_TABLE = "text"
 _TEXT_COLUMN = "text"
 
 # pdfminer reports broken content streams with its own exceptions, or with the
-# builtin errors its parser trips over; anything else is a bug worth a traceback.
-_BROKEN = (PdfminerException, PSException, ValueError, KeyError)
+# builtin errors its parser trips over on malformed input (fuzzing found each of
+# these escaping from pdfplumber); they are caught only around pdfminer calls.
+_BROKEN = (
+    PdfminerException,
+    MalformedPDFException,
+    PSException,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    struct.error,
+    zlib.error,
+)
 # (x0, top, x1, bottom) in points, as pdfplumber gives it.
 _BBox = tuple[float, float, float, float]
 _EDGE_SLACK = 3.0
@@ -68,11 +89,14 @@ class PdfReader:
         wanted = limits.max_pdf_pages
         lines: list[list[str | None]] = []
         # Ask for one page more than the limit, to know whether any was left out.
-        with _open(path, list(range(1, wanted + 2))) as pdf:
+        pdf = _open(path, list(range(1, wanted + 2)))
+        with contextlib.closing(_Closer(pdf)):
             try:
                 pages = pdf.pages
             except _BROKEN as exc:
-                raise CorruptFile(f"{path.name}: PDF page tree cannot be parsed ({exc})") from exc
+                raise CorruptFile(
+                    f"{path.name}: PDF page tree cannot be parsed ({_reason(exc)})"
+                ) from exc
             if len(pages) > wanted:
                 logger.warning(
                     "%s: read the first %d pages and skipped the rest (max_pdf_pages)",
@@ -85,10 +109,11 @@ class PdfReader:
                     tables, text = _page_content(page)
                 except _BROKEN as exc:
                     raise CorruptFile(
-                        f"{path.name}: page {page.page_number} cannot be parsed ({exc})"
+                        f"{path.name}: page {page.page_number} cannot be parsed ({_reason(exc)})"
                     ) from exc
                 finally:
-                    page.close()
+                    with contextlib.suppress(*_BROKEN):
+                        page.close()
                 last = None
                 for number, (bbox, rows) in enumerate(tables, 1):
                     if number == 1 and layout and layout.continued_by(bbox, rows, page.height):
@@ -156,9 +181,31 @@ def _open(path: Path, pages: list[int]) -> PDF:
         cause = exc.args[0] if exc.args else exc
         if isinstance(cause, PDFEncryptionError):
             raise EncryptedFile(f"{path.name}: password-protected PDF") from exc
-        raise CorruptFile(f"{path.name}: PDF is damaged or not a PDF ({cause!r})") from exc
-    except PSException as exc:
-        raise CorruptFile(f"{path.name}: PDF is damaged or not a PDF ({exc!r})") from exc
+        raise CorruptFile(f"{path.name}: PDF is damaged or not a PDF ({_reason(cause)})") from exc
+    except _BROKEN as exc:
+        raise CorruptFile(f"{path.name}: PDF is damaged or not a PDF ({_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """Name what pdfminer tripped over, without its message: that quotes the file's tokens."""
+    cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+    return type(cause).__name__
+
+
+class _Closer:
+    """Close a PDF even when its page tree is broken.
+
+    ``PDF.close`` walks the page tree again, and so raises again the error that
+    made us stop reading; the file handle is closed whatever happens.
+    """
+
+    def __init__(self, pdf: PDF) -> None:
+        self.pdf = pdf
+
+    def close(self) -> None:
+        with contextlib.suppress(*_BROKEN):
+            self.pdf.close()
+        self.pdf.stream.close()
 
 
 def _page_content(page: Page) -> tuple[list[tuple[_BBox, list[list[str | None]]]], str]:

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from monitor.errors import CorruptFile, EncryptedFile, FileTooLarge, UnsupportedFormat
+from monitor.readers.zipdamage import ZIP_DAMAGE, ZIP_UNSUPPORTED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -91,8 +92,10 @@ def _zip_kind(path: Path) -> str:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 200 and b"spreadsheet" in zf.read("mimetype"):
                     return "spreadsheet"
-    except zipfile.BadZipFile as exc:
+    except ZIP_DAMAGE as exc:
         raise CorruptFile(f"{path.name}: ZIP container is damaged or truncated ({exc})") from exc
+    except ZIP_UNSUPPORTED as exc:
+        raise UnsupportedFormat(f"{path.name}: ZIP container uses {exc}") from exc
     return "zip"
 
 

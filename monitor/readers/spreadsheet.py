@@ -71,6 +71,8 @@ class SpreadsheetReader:
             raise EncryptedFile(f"{path.name}: password-protected workbook") from exc
         except calamine.CalamineError as exc:
             raise _calamine_error(path, "workbook is damaged or truncated", exc) from exc
+        except OSError as exc:  # calamine's own I/O errors on a cut or lying container
+            raise CorruptFile(f"{path.name}: workbook is damaged or truncated ({exc})") from exc
         with workbook:
             for index, meta in enumerate(workbook.sheets_metadata):
                 if index >= limits.max_sheets:

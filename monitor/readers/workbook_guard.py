@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 import zipfile
-import zlib
 from typing import IO, TYPE_CHECKING
 
 from monitor.errors import CorruptFile, FileTooLarge
+from monitor.readers.zipdamage import ZIP_DAMAGE, ZIP_UNSUPPORTED
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,7 +63,7 @@ def check_workbook_package(path: Path, limits: ReadLimits) -> None:
         return
     try:
         package = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+    except ZIP_DAMAGE as exc:
         raise CorruptFile(f"{path.name}: workbook package is damaged ({exc})") from exc
     with package:
         parts = [info for info in package.infolist() if not info.is_dir()]
@@ -94,9 +94,9 @@ def _check_part(path: Path, package: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
             head = _check_prolog(where, part)
             if is_sheet:
                 _check_extent(where, part, head)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except ZIP_DAMAGE as exc:
         raise CorruptFile(f"{where} cannot be inflated ({exc})") from exc
-    except NotImplementedError as exc:
+    except ZIP_UNSUPPORTED as exc:
         raise CorruptFile(f"{where} uses an unsupported compression method") from exc
 
 
