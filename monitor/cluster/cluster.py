@@ -90,9 +90,12 @@ class Cluster:
     # -- ClusterSeam: poll leases ----------------------------------------------------------
 
     def sync(self, targets: Collection[str]) -> None:
-        """Give every configured target a lease row and make sure the frontier exists."""
+        """Give every configured target a lease row.
+
+        The frontier is not needed for that: without Redis a replica still polls what
+        it claims (and fetches those files itself).
+        """
         self._store.sync_polls(targets, utcnow())
-        self._ensure_frontier()
 
     def claim(self, targets: Collection[str], limit: int) -> Sequence[PollClaim]:
         """Claim up to ``limit`` due polls among ``targets`` for one lease."""

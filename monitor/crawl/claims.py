@@ -76,6 +76,7 @@ class ClaimedSchedule:
         self._busy = False
         self._stopping = False
         self._next_renew = 0.0
+        self._failing: str | None = None  # the last claim error, until claims work again
 
     def start(self) -> None:
         """Start asking for due polls (on the reactor)."""
@@ -133,6 +134,9 @@ class ClaimedSchedule:
     def _claimed(
         self, result: tuple[set[str], Sequence[ClaimedPoll]], active: set[str], renewed: bool
     ) -> None:
+        if self._failing is not None:
+            logger.info("poll claims work again")
+            self._failing = None
         held, claims = result
         if renewed:
             self._next_renew = time.monotonic() + self._seam.lease / 3
@@ -185,7 +189,10 @@ class ClaimedSchedule:
 
     def _ask_failed(self, failure: Failure) -> None:
         if isinstance(failure.value, (StoreError, FrontierError)):
-            logger.warning("cannot claim polls now, will ask again: %s", failure.getErrorMessage())
+            error = failure.getErrorMessage()
+            if error != self._failing:  # once per new failure, not every second
+                logger.warning("cannot claim polls now, asking again every second: %s", error)
+            self._failing = error
             return
         logger.error("claiming polls failed: %s", failure.getTraceback())
 

@@ -148,6 +148,7 @@ class DownloadService:
         self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
         self._stopping = False
+        self._failing: str | None = None  # the frontier's last error, until it answers again
         self._touch = task.LoopingCall(self._renew)
         self._flush = task.LoopingCall(self._flush_unchanged)
 
@@ -184,16 +185,22 @@ class DownloadService:
         d.addCallbacks(self._took, self._take_failed)
 
     def _took(self, batch: list[TakenJob]) -> None:
+        if self._failing is not None:
+            logger.info("the frontier answers again")
+            self._failing = None
         for taken in batch:
             self._run(taken)
         self._pull()
 
     def _take_failed(self, failure: Failure) -> None:
-        logger.warning(
-            "cannot take downloads from the frontier, trying again in %.0f s: %s",
-            _RETRY,
-            failure.getErrorMessage(),
-        )
+        error = failure.getErrorMessage()
+        if error != self._failing:  # once per new failure, not every retry
+            logger.warning(
+                "cannot take downloads from the frontier, trying again every %.0f s: %s",
+                _RETRY,
+                error,
+            )
+        self._failing = error
         self._clock.callLater(_RETRY, self._pull)
 
     def _run(self, taken: TakenJob) -> None:

@@ -119,6 +119,7 @@ class Cluster:
     prefix: str = field(default_factory=lambda: f"leakmon-test-{secrets.token_hex(6)}")
     replicas: dict[str, Replica] = field(default_factory=dict)
     database: URL | None = None
+    redis_url: str = REDIS_URL
 
     def __post_init__(self) -> None:
         self.database = create_database()
@@ -151,7 +152,7 @@ class Cluster:
             "http": {"listen": f"127.0.0.1:{port}"},
             "scan_workers": self.scan_workers,
             "cluster": {
-                "redis": REDIS_URL,
+                "redis": self.redis_url,
                 "replica": name,
                 "lease": f"{self.lease}s",
                 "prefix": self.prefix,
