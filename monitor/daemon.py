@@ -189,6 +189,7 @@ class Daemon:
         """Remember a store failure; the work is redone by a later poll (validators come last)."""
         self._store_error = str(exc)
         self._store_quiet_until = time.monotonic() + _STORE_BACKOFF_S
+        self.metrics.store_errors.labels(doing).inc()
         logger.warning("store unavailable during %s, will be retried: %s", doing, exc)
 
     # -- crawl hooks (reactor thread: never block) ---------------------------------------
@@ -204,7 +205,7 @@ class Daemon:
         try:
             state = self.store.resource(url)
         except StoreError as exc:
-            self._store_failed(exc, "validators lookup")
+            self._store_failed(exc, "validators")
             return Validators(None, None, None)
         if state is None:
             return Validators(None, None, None)

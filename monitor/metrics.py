@@ -118,6 +118,13 @@ class Metrics:
         self.ready = Gauge(
             "leakmon_ready", "1 when the store is reachable and the crawler runs.", registry=r
         )
+        self.store_errors = Counter(
+            "leakmon_store_errors_total",
+            "Store calls that failed (the work is redone by a later poll), by what the daemon"
+            " was doing: process, validators, touch_all, unlinked, gone, too_large, write_probe.",
+            ["operation"],
+            registry=r,
+        )
         # Cluster mode. Cluster-wide figures (open findings, outbox depth, frontier
         # backlog) are exported by the elected replica only, so a sum over replicas
         # does not count them twice; the dashboard takes ``max by`` to ride out a handover.

@@ -93,6 +93,7 @@ def test_validators_lookup_never_raises_and_stops_asking_a_failing_store(daemon,
     assert daemon.validators("http://127.0.0.1/b.csv") == Validators(None, None, None)
     assert asked == ["http://127.0.0.1/a.csv"]  # the second was not asked: backing off
     assert _store_state(daemon) == "failing"
+    assert daemon.metrics.store_errors.labels("validators")._value.get() == 1
 
 
 def test_a_worker_tasks_store_failure_is_logged_not_lost(daemon, monkeypatch, caplog):
@@ -107,3 +108,4 @@ def test_a_worker_tasks_store_failure_is_logged_not_lost(daemon, monkeypatch, ca
     assert "store unavailable during touch_all, will be retried" in caplog.text
     assert "disk I/O error" in caplog.text
     assert _store_state(daemon) == "failing"
+    assert daemon.metrics.store_errors.labels("touch_all")._value.get() == 1
