@@ -115,7 +115,7 @@ class SpreadsheetReader:
 def _calamine_error(path: Path, what: str, exc: Exception) -> CorruptFile | FileTooLarge:
     """Tell calamine's own cell ceiling (a limit: the file is not checked) from damage."""
     if "cell limit exceeded" in str(exc).lower():
-        return FileTooLarge(f"{path.name}: {what}: {exc}")
+        return FileTooLarge(f"{path.name}: workbook is over calamine's cell limit ({exc})")
     return CorruptFile(f"{path.name}: {what} ({exc})")
 
 

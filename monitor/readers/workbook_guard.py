@@ -11,7 +11,9 @@ raising. So the package is checked here first, by streaming each part once:
 - no XML part declares a DOCTYPE or entities (calamine resolves none today, but
   no spreadsheet application writes them, so a part that does is hostile);
 - every worksheet's extent (the rectangle from its first to its last filled
-  cell) against ``_MAX_SHEET_CELLS``, and against the cells it really holds.
+  cell) against ``_MAX_SHEET_CELLS``, and against the cells it really holds;
+- every OpenDocument table that opens also closes (calamine loops forever
+  on a file that ends inside one).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _REF = re.compile(rb'\sr="([A-Z]{0,3})([0-9]{1,9})"')
 # Some writers put a namespace prefix on every tag (<x:c>).
 _PREFIXED_CELL_CLOSE = re.compile(rb"</[A-Za-z_][\w.-]*:c>")
 _TAIL_BYTES = 256
+_ODS_TABLE_OPEN = re.compile(rb"<table:table(?=[\s/>])[^>]*?(/?)>")
+_ODS_TABLE_CLOSE = b"</table:table>"
 
 
 def check_workbook_package(path: Path, limits: ReadLimits) -> None:
@@ -94,6 +98,8 @@ def _check_part(path: Path, package: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
             head = _check_prolog(where, part)
             if is_sheet:
                 _check_extent(where, part, head)
+            elif info.filename == "content.xml":
+                _check_ods_tables(where, part, head)
     except ZIP_DAMAGE as exc:
         raise CorruptFile(f"{where} cannot be inflated ({exc})") from exc
     except ZIP_UNSUPPORTED as exc:
@@ -148,6 +154,31 @@ def _check_extent(where: str, part: IO[bytes], head: bytes) -> None:
         raise FileTooLarge(
             f"{where} spans {bounds.rows} rows by {bounds.columns} columns ({extent} cells) "
             f"but fills {bounds.filled}: a sparse sheet that would exhaust memory"
+        )
+
+
+def _check_ods_tables(where: str, part: IO[bytes], head: bytes) -> None:
+    """Refuse an OpenDocument body in which a ``<table:table>`` is never closed.
+
+    calamine 0.9 loops forever when the file ends inside a table (found by
+    fuzzing: a 1 KB file held a worker until its time limit), so every table
+    that opens must close.
+    """
+    opened = closed = 0
+    carry = head
+    while True:
+        block = part.read(_BLOCK)
+        data = carry + block
+        cut = data.rfind(b"<", len(data) - _TAIL_BYTES) if block else -1
+        body, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+        opened += sum(1 for m in _ODS_TABLE_OPEN.finditer(body) if not m.group(1))
+        closed += body.count(_ODS_TABLE_CLOSE)
+        if not block:
+            break
+    if opened > closed:
+        raise CorruptFile(
+            f"{where} opens {opened} tables but closes {closed}: truncated or damaged "
+            "(calamine would never finish reading it)"
         )
 
 

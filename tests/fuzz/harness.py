@@ -9,6 +9,7 @@ or a scan that runs past the deadline (a hang).
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ CONFIG = ScanConfig(
     ),
     free_text_analysis=False,
 )
+#: Written next to the scan folder before each input, so a native hang leaves it behind.
+CURRENT_CASE = "current-case"
 READER_ERRORS = {cls.__name__ for cls in (ReaderError, *ReaderError.__subclasses__())}
 
 
@@ -57,16 +60,24 @@ class Tally:
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise ``Hang`` in the main thread once ``seconds`` have passed."""
+    """Raise ``Hang`` in the main thread once ``seconds`` have passed.
+
+    A loop inside native code (calamine, polars, lxml) never returns to Python, so
+    the alarm cannot interrupt it: at twice the deadline faulthandler dumps every
+    thread's stack and ends the process, and the run fails loudly. The input is
+    then in ``/tmp/leakmon-fuzz-*/current-case``, written before each scan.
+    """
 
     def _alarm(_signum: int, _frame: FrameType | None) -> None:
         raise Hang(f"no outcome within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    faulthandler.dump_traceback_later(seconds * 2, exit=True)
     try:
         yield
     finally:
+        faulthandler.cancel_dump_traceback_later()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
@@ -75,6 +86,7 @@ def run_case(case: Case, folder: Path, tally: Tally, seconds: float = 20.0) -> N
     """Scan one case; raise ``AssertionError`` (a crash) unless it ends in a report."""
     path = folder / (case.name or "file")
     path.write_bytes(case.data)
+    (folder / CURRENT_CASE).write_text(repr(case))
     started = time.monotonic()
     try:
         with deadline(seconds):

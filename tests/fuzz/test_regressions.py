@@ -20,6 +20,7 @@ from monitor.models import ReadLimits
 from monitor.readers import read_tables
 from monitor.scan import scan_path
 from tests.readers.test_pdf import _pdf, _text
+from tests.readers.test_spreadsheet import _ods
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -136,3 +137,18 @@ def test_pdfminer_warnings_do_not_reach_the_log(
     with caplog.at_level(logging.DEBUG):
         list(read_tables(path, ReadLimits()))
     assert "ann@example.com" not in caplog.text
+
+
+@pytest.mark.timeout(60)
+def test_opendocument_ending_inside_a_table_does_not_hang(tmp_path: Path) -> None:
+    # calamine 0.9 looped forever on this (no </table:table>): the fuzzing run's
+    # native-hang watchdog found it; a 1 KB file held a scan worker to its time limit.
+    path = _ods(tmp_path / "cut.ods", [["Name"], ["Ann Example"]])
+    with zipfile.ZipFile(path) as package:
+        parts = {info.filename: package.read(info) for info in package.infolist()}
+    parts["content.xml"] = parts["content.xml"].replace(b"</table:table>", b"")
+    with zipfile.ZipFile(path, "w") as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    with pytest.raises(CorruptFile, match=r"opens 1 tables but closes 0"):
+        list(read_tables(path, ReadLimits()))

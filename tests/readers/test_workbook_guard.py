@@ -206,3 +206,17 @@ def test_truncated_workbook_part_is_corrupt_not_a_crash(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptFile, match=r"^damaged\.xlsx: "):
         list(SpreadsheetReader().read(path, ReadLimits()))
+
+
+def test_repeated_cells_past_calamines_cell_limit_are_a_limit_not_damage(tmp_path: Path) -> None:
+    path = _ods(tmp_path / "repeated.ods", [["Name"], ["Ann Example"]])
+    row = (
+        '<table:table-row table:number-rows-repeated="1000000">'
+        '<table:table-cell table:number-columns-repeated="16000" office:value-type="string">'
+        "<text:p>x</text:p></table:table-cell></table:table-row>"
+    )
+    _rewrite(path, "content.xml", lambda xml: xml.replace("</table:table>", row + "</table:table>"))
+    with pytest.raises(
+        FileTooLarge, match=r"^repeated\.ods: workbook is over calamine's cell limit \(Cell limit"
+    ):
+        list(SpreadsheetReader().read(path, ReadLimits()))
