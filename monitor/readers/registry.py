@@ -39,6 +39,9 @@ _HEAD_BYTES = 8192
 _SIGNED_KINDS = frozenset({"zip", "spreadsheet", "pdf"})
 # PDF readers accept a signature anywhere in the first kilobyte.
 _PDF_SIGNATURE_WINDOW = 1024
+#: Text kinds and the first characters their content must start with; a name or
+#: media type claiming one of them for other text leaves it to be sniffed.
+_FIRST_BYTES = {"json": b"{[", "ndjson": b"{[", "html": b"<"}
 
 
 class Reader(Protocol):
@@ -117,11 +120,20 @@ def _text_kind(head: bytes, suffix: str) -> str | None:
     return None
 
 
+def _content_allows(kind: str, first: bytes) -> bool:
+    """Say whether a name or media type may pick ``kind`` for content that starts with ``first``."""
+    if kind in _SIGNED_KINDS:
+        return False  # its signature was checked first, and is not there
+    allowed = _FIRST_BYTES.get(kind)
+    return allowed is None or (first != b"" and first in allowed)
+
+
 def detect_kind(path: Path, media_type: str | None = None) -> str:
     """Return the reader kind for a file, by magic bytes first, then extension and media type.
 
-    PDF, ZIP and workbook files are known by their signature only; a file named
-    or served as one without it is sniffed like any other.
+    PDF, ZIP and workbook files are known by their signature only, and JSON or
+    HTML by a first character that fits; a file named or served as one that does
+    not fit is sniffed like any other (text is read as CSV, binary refused).
 
     Raises:
         EncryptedFile: for a password-protected Office document.
@@ -144,13 +156,14 @@ def detect_kind(path: Path, media_type: str | None = None) -> str:
         return guessed
     # The signature checks above failed, so a name or media type saying PDF, ZIP or
     # workbook is wrong: the content decides (text is read as CSV, binary refused).
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     for kind, cls in REGISTRY.items():
-        if suffix and suffix in cls.extensions and kind not in _SIGNED_KINDS:
+        if suffix and suffix in cls.extensions and _content_allows(kind, first):
             return kind
     if media_type:
         base = media_type.split(";")[0].strip().lower()
         for kind, cls in REGISTRY.items():
-            if base in cls.media_types and kind not in _SIGNED_KINDS:
+            if base in cls.media_types and _content_allows(kind, first):
                 return kind
     if head and b"\x00" not in head and "csv" in REGISTRY:
         return "csv"

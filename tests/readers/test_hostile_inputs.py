@@ -131,12 +131,17 @@ def _write(path: Path, data: bytes) -> Path:
         ("download", "application/zip"),
         ("download", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ("download.bin", "application/octet-stream"),
+        ("people.json", None),
+        ("people.html", None),
+        ("download", "application/json"),
+        ("download", "text/html"),
     ],
 )
 def test_text_content_wins_over_a_binary_name_or_media_type(
     tmp_path: Path, name: str, media_type: str | None
 ) -> None:
-    # Portals mislabel files; a CSV served as a PDF is still scanned as the CSV it is.
+    # Portals mislabel files; a CSV served as a PDF, JSON or HTML is still scanned as
+    # the CSV it is (before, the PDF/JSON reader refused it and HTML found no table).
     path = _write(tmp_path / name, CSV)
     assert detect_kind(path, media_type) == "csv"
     assert _outcome(path, media_type) == ("ok", len(ROWS) * 40)
