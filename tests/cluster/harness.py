@@ -16,42 +16,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor.standin import Portal, Receiver
 from tests import synthetic
+from tests.databases import ADMIN_URL, Postgres, create_postgres, drop_postgres
 from tests.net import free_port, get
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
-
-ADMIN_URL = os.environ.get(
-    "LEAKMON_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 REDIS_URL = os.environ.get("LEAKMON_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REPO = Path(__file__).resolve().parents[2]
-
-
-def create_database() -> URL:
-    """Create a throw-away PostgreSQL database; return its URL."""
-    name = f"leakmon_cluster_{secrets.token_hex(6)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(ADMIN_URL).set(database=name)
-
-
-def drop_database(url: URL) -> None:
-    """Drop a database made by ``create_database``."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def drop_redis_keys(prefix: str) -> None:
@@ -118,17 +94,19 @@ class Cluster:
     receiver: Receiver = field(default_factory=lambda: Receiver().start())
     prefix: str = field(default_factory=lambda: f"leakmon-test-{secrets.token_hex(6)}")
     replicas: dict[str, Replica] = field(default_factory=dict)
-    database: URL | None = None
+    database: Postgres | None = None
     redis_url: str = REDIS_URL
 
     def __post_init__(self) -> None:
-        self.database = create_database()
+        self.database = create_postgres("leakmon_cluster")
+        if self.database is None:
+            raise RuntimeError(f"PostgreSQL is not reachable at {ADMIN_URL}")
 
     @property
     def storage(self) -> str:
         """Return the shared database's URL."""
         assert self.database is not None
-        return self.database.render_as_string(hide_password=False)
+        return self.database.url
 
     def publish_files(self, clean: int, leaks: int) -> list[str]:
         """Publish ``clean`` distinct clean CSVs and ``leaks`` leaking ones; return the leaks."""
@@ -236,5 +214,5 @@ class Cluster:
         self.portal.stop()
         self.receiver.stop()
         if self.database is not None:
-            drop_database(self.database)
+            drop_postgres(self.database)
         drop_redis_keys(self.prefix)

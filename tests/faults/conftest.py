@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from monitor.standin import Portal
-from tests.faults.harness import HoldingReceiver, Postgres, create_postgres, drop_postgres
+from tests.databases import Postgres, create_postgres, drop_postgres
+from tests.faults.harness import HoldingReceiver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

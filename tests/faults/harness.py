@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import selectors
 import signal
 import socket
@@ -25,7 +24,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.net import free_port, get
 
@@ -34,10 +32,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sqlalchemy.engine import Engine
-
-ADMIN_URL = os.environ.get(
-    "LEAKMON_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def wait_until(check: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
@@ -412,46 +406,6 @@ class TcpProxy:
 
 
 # -- databases ----------------------------------------------------------------------------
-
-
-@dataclass
-class Postgres:
-    """A throw-away PostgreSQL database created for one test."""
-
-    url: str
-    name: str
-
-    def url_via(self, port: int, password: str | None = None) -> str:
-        """Return the URL through another port (a proxy), optionally with a password."""
-        url = make_url(self.url).set(port=port)
-        if password is not None:
-            url = url.set(password=password)
-        return url.render_as_string(hide_password=False)
-
-
-def create_postgres() -> Postgres | None:
-    """Create ``leakmon_fault_<random>`` on the local server; ``None`` when it is down."""
-    admin = create_engine(
-        ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    name = f"leakmon_fault_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # any failure means: no PostgreSQL here
-        return None
-    finally:
-        admin.dispose()
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return Postgres(url, name)
-
-
-def drop_postgres(db: Postgres) -> None:
-    """Drop a database made by ``create_postgres`` (forcing out leftover connections)."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def engine_for(storage: str) -> Engine:
