@@ -210,7 +210,7 @@ class Daemon:
         if state is None:
             return Validators(None, None, None)
         found = Validators(state.etag, state.last_modified, state.sha256)
-        if state.sha256 is not None:
+        if state.sha256 is not None and self.cluster is None:
             self._validators[url] = found
         return found
 
@@ -338,7 +338,8 @@ class Daemon:
             size=fetched.size,
             at=at,
         )
-        self._validators[url] = Validators(fetched.etag, fetched.last_modified, fetched.sha256)
+        if self.cluster is None:  # in cluster mode the store is asked every time
+            self._validators[url] = Validators(fetched.etag, fetched.last_modified, fetched.sha256)
 
     def _drift(self, url: str, report: FileReport, at: dt.datetime) -> list[Finding]:
         out = []
