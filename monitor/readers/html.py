@@ -33,6 +33,9 @@ _HIDDEN_TAGS = ("script", "style", "template")
 _MAX_COLSPAN = 1000
 _MAX_ROWSPAN = 65534
 _MAX_NAME_CHARS = 100
+_LATIN_1 = "iso-8859-1"
+# Bytes windows-1252 leaves undefined: libxml2 refuses the whole page over one of them.
+_CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
 # lxml ships no type information; its elements are typed ``Any`` here.
 _Element = Any
@@ -56,15 +59,32 @@ class HtmlReader:
     def read(self, path: Path, limits: ReadLimits) -> Iterator[Table]:
         """Yield each non-empty table in document order, in chunks.
 
+        A page that libxml2 cannot decode in its declared or sniffed encoding (a
+        byte that windows-1252 leaves undefined, say) is read again as Latin-1,
+        in which every byte is a character, rather than refused unread.
+
         Raises:
             CorruptFile: libxml2 cannot make a document of the file at all.
         """
+        encoding = _sniff_encoding(path)
+        yielded = False
+        try:
+            for table in self._read(path, limits, encoding):
+                yielded = True
+                yield table
+        except CorruptFile:
+            if yielded or encoding == _LATIN_1:
+                raise
+            logger.info("%s: cannot be decoded as %s, reading it as Latin-1", path.name, encoding)
+            yield from self._read(path, limits, _LATIN_1)
+
+    def _read(self, path: Path, limits: ReadLimits, encoding: str | None) -> Iterator[Table]:
         events = etree.iterparse(
             str(path),
             events=("end",),
             tag=("table", *_HIDDEN_TAGS),
             html=True,
-            encoding=_sniff_encoding(path),
+            encoding=encoding,
             no_network=True,
             load_dtd=False,
             resolve_entities=False,
@@ -204,16 +224,33 @@ def _sniff_encoding(path: Path) -> str | None:
     """Return the encoding to parse with, or ``None`` to let libxml2 follow the page.
 
     libxml2 honours a BOM or a ``<meta charset>``, but reads a page that declares
-    nothing as Latin-1, which garbles the UTF-8 most portals serve.
+    nothing as Latin-1, which garbles the UTF-8 most portals serve. A page that is
+    not UTF-8 and holds a byte windows-1252 leaves undefined, anywhere, is read
+    as Latin-1 whatever it declares: at such a byte libxml2 refuses the page,
+    drops the rest of the table row, or stops without a word.
     """
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
-    if head.startswith(_BOMS) or _META_CHARSET.search(head):
+    if head.startswith(_BOMS):
         return None
+    declared = _META_CHARSET.search(head) is not None
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the end of the sample is still UTF-8.
         if exc.start < len(head) - 3:
-            return "windows-1252"
+            if _has_cp1252_holes(path):
+                return _LATIN_1
+            return None if declared else "windows-1252"
+    if declared:
+        return None
     return "utf-8"
+
+
+def _has_cp1252_holes(path: Path) -> bool:
+    """Say whether the file holds a byte that windows-1252 leaves undefined."""
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            if any(bytes([hole]) in block for hole in _CP1252_HOLES):
+                return True
+    return False

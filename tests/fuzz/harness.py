@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -73,7 +74,8 @@ def deadline(seconds: float) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    faulthandler.dump_traceback_later(seconds * 2, exit=True)
+    # sys.__stderr__: pytest's capsys replaces sys.stderr with an object that has no fd.
+    faulthandler.dump_traceback_later(seconds * 2, exit=True, file=sys.__stderr__)
     try:
         yield
     finally:

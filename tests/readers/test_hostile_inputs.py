@@ -291,3 +291,39 @@ def test_damaged_archive_is_corrupt(tmp_path: Path, damage: Callable[[bytes], by
     assert outcome in {"CorruptFile", "ok"}  # the second member may still be read
     with pytest.raises(CorruptFile):
         list(read_tables(_write(tmp_path / "worse.zip", _zip_bytes()[:40]), ReadLimits()))
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["", '<meta charset="windows-1252">'],
+    ids=["sniffed", "declared"],
+)
+def test_html_with_bytes_windows_1252_leaves_undefined_is_read(tmp_path: Path, head: str) -> None:
+    # libxml2 refused the whole page ("xmlParserInputBufferPush failed") over one
+    # such byte (found by fuzzing); the page is now read as Latin-1 instead.
+    path = _write(
+        tmp_path / "latin.html",
+        f"<html><head>{head}</head><body><table><tr><th>Name</th><th>Email</th></tr>".encode()
+        + b"<tr><td>Zo\xeb Example</td><td>zoe@example.com</td></tr>"
+        + b"<tr><td>Ann \x81 Example</td><td>ann@example.com</td></tr></table></body></html>",
+    )
+    (table,) = read_tables(path, ReadLimits())
+    assert table.frame["Email"].to_list() == ["zoe@example.com", "ann@example.com"]
+    assert table.frame["Name"][0] == "Zoë Example"
+
+
+def test_html_with_an_undefined_byte_past_the_sniff_sample_is_read_whole(tmp_path: Path) -> None:
+    # With the byte 150 KB in, libxml2 read as windows-1252 yielded no table at all,
+    # and no error: the page looked empty.
+    rows = b"".join(
+        b"<tr><td>Zo\xeb %d</td><td>z%d@example.com</td></tr>" % (i, i) for i in range(3000)
+    )
+    path = _write(
+        tmp_path / "late.html",
+        b"<html><body><table><tr><th>Name</th><th>Email</th></tr>"
+        + rows
+        + b"<tr><td>Ann \x81 Example</td><td>ann@example.com</td></tr></table></body></html>",
+    )
+    (table,) = read_tables(path, ReadLimits())
+    assert table.frame.height == 3001
+    assert table.frame["Email"][-1] == "ann@example.com"
