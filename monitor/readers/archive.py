@@ -216,7 +216,8 @@ def _check_overlaps(path: Path, archive: zipfile.ZipFile) -> None:
     entries inflating one kernel, which no honest archiver writes.
     """
     spans = sorted(archive.infolist(), key=lambda info: info.header_offset)
-    for info, after in zip(spans, [*spans[1:], None], strict=True):
+    following: list[zipfile.ZipInfo | None] = [*spans[1:], None]
+    for info, after in zip(spans, following[: len(spans)], strict=True):
         limit = after.header_offset if after is not None else archive.start_dir
         encoding = "utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"
         name_bytes = len(info.orig_filename.encode(encoding, errors="replace"))

@@ -152,3 +152,11 @@ def test_opendocument_ending_inside_a_table_does_not_hang(tmp_path: Path) -> Non
             package.writestr(name, data)
     with pytest.raises(CorruptFile, match=r"opens 1 tables but closes 0"):
         list(read_tables(path, ReadLimits()))
+
+
+def test_archive_without_entries_yields_nothing(tmp_path: Path) -> None:
+    # The overlap check zipped the members with their successors and raised
+    # ValueError on an archive of no members at all (an end record alone).
+    path = tmp_path / "empty.zip"
+    path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    assert list(read_tables(path, ReadLimits())) == []
