@@ -30,6 +30,7 @@ __all__ = ["Cluster", "default_replica_name"]
 
 logger = logging.getLogger(__name__)
 
+
 class _Held(Protocol):
     """A download this replica holds (``Taken``, or the crawler's view of it)."""
 
