@@ -26,6 +26,7 @@ from monitor.errors import CorruptFile, FileTooLarge
 from monitor.readers.zipdamage import ZIP_DAMAGE, ZIP_UNSUPPORTED
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from monitor.models import ReadLimits
@@ -136,17 +137,8 @@ def _check_extent(where: str, part: IO[bytes], head: bytes) -> None:
     a fraction of calamine's own parse.
     """
     bounds = _Bounds()
-    carry = head
-    while True:
-        # zipfile stops at the declared size, which the caller has already bounded.
-        block = part.read(_BLOCK)
-        data = carry + block
-        # Keep an incomplete tag for the next round; a reference never spans more.
-        cut = data.rfind(b"<", len(data) - _TAIL_BYTES) if block else -1
-        body, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+    for body in _whole_tags(part, head):
         bounds.feed(body)
-        if not block:
-            break
     extent = bounds.cells
     if extent > _MAX_SHEET_CELLS or (
         extent > _SPARSE_FLOOR and extent > _SPARSE_FACTOR * bounds.filled
@@ -165,21 +157,32 @@ def _check_ods_tables(where: str, part: IO[bytes], head: bytes) -> None:
     that opens must close.
     """
     opened = closed = 0
+    for body in _whole_tags(part, head):
+        opened += sum(1 for m in _ODS_TABLE_OPEN.finditer(body) if not m.group(1))
+        closed += body.count(_ODS_TABLE_CLOSE)
+    if opened > closed:
+        raise CorruptFile(
+            f"{where} opens {opened} tables but closes {closed}: truncated or damaged "
+            "(calamine would never finish reading it)"
+        )
+
+
+def _whole_tags(part: IO[bytes], head: bytes) -> Iterator[bytes]:
+    """Yield a part's bytes after ``head`` in blocks that never cut a tag in two.
+
+    An incomplete tag at a block's end is carried into the next block (a reference
+    never spans more than ``_TAIL_BYTES``). zipfile stops at the declared size, which
+    the caller has already bounded.
+    """
     carry = head
     while True:
         block = part.read(_BLOCK)
         data = carry + block
         cut = data.rfind(b"<", len(data) - _TAIL_BYTES) if block else -1
         body, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
-        opened += sum(1 for m in _ODS_TABLE_OPEN.finditer(body) if not m.group(1))
-        closed += body.count(_ODS_TABLE_CLOSE)
+        yield body
         if not block:
-            break
-    if opened > closed:
-        raise CorruptFile(
-            f"{where} opens {opened} tables but closes {closed}: truncated or damaged "
-            "(calamine would never finish reading it)"
-        )
+            return
 
 
 class _Bounds:

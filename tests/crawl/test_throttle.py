@@ -16,7 +16,7 @@ SETTINGS = {"AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": 1.0, "DOWN
 def _delay_after(kind: type[AutoThrottle], status: int, answers: int = 10) -> float:
     throttle = kind.from_crawler(get_crawler(settings_dict=SETTINGS))
     throttle.mindelay, throttle.maxdelay = 0.0, 60.0  # what spider_opened sets from SETTINGS
-    slot = Slot(concurrency=8, delay=1.0, randomize_delay=False)
+    slot = Slot(concurrency=8, delay=1.0)  # jitter plays no part in _adjust_delay
     for _ in range(answers):
         throttle._adjust_delay(slot, 0.01, Response("http://127.0.0.1/f.csv", status=status))
     return slot.delay
