@@ -25,6 +25,7 @@ from monitor.standin import Portal, Receiver
 from tests import synthetic
 from tests.databases import ADMIN_URL, Postgres, create_postgres, drop_postgres
 from tests.net import free_port, get
+from tests.processes import stop_process
 
 REDIS_URL = os.environ.get("LEAKMON_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REPO = Path(__file__).resolve().parents[2]
@@ -73,13 +74,7 @@ class Replica:
 
     def stop(self) -> None:
         """SIGTERM and wait (SIGKILL after 20 s)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from tests import synthetic
 from tests.deploy.queries import ALERTS, dashboard_exprs, label_uses, metric_names, rule_exprs
 from tests.deploy.tools import DEPLOY, require_tool
 from tests.net import free_port, get
+from tests.processes import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,13 +146,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 "log": log_path,
             }
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
             portal.stop()
             receiver.stop()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from tests.evidence import raw_values_in
 from tests.net import free_port, get
 from tests.portals.arcgis import ArcgisPortal
 from tests.portals.tableau import TableauPortal
+from tests.processes import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -112,13 +112,7 @@ class World:
 
     def stop(self) -> None:
         """Stop the daemon, the stand-in and the receiver."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.portal.stop()
         self.receiver.stop()
         self._log.close()

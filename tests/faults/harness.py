@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, text
 
 from tests.net import free_port, get
+from tests.processes import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -148,13 +149,7 @@ class Daemon:
         """SIGTERM and wait; SIGKILL whatever is left of its process group."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._reap_group()
 
     def _reap_group(self) -> None:
