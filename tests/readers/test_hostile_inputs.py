@@ -25,6 +25,7 @@ from monitor.scan import scan_path
 from tests.readers.test_html import _page
 from tests.readers.test_pdf import _pdf, _ruled_table, _text
 from tests.readers.test_spreadsheet import _ods
+from tests.readers.xmlbombs import billion_laughs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -254,14 +255,7 @@ def test_pdf_with_an_empty_user_password_is_read(tmp_path: Path) -> None:
     assert table.frame["text"].to_list() == ["Ann Example 555-0100"]
 
 
-BILLION_LAUGHS = (
-    '<!DOCTYPE html [<!ENTITY lol "lol">'
-    + "".join(
-        f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "&lol;") * 10 + '">'
-        for i in range(1, 10)
-    )
-    + "]>"
-)
+BILLION_LAUGHS = billion_laughs("html")
 
 
 @pytest.mark.parametrize("prolog", ["", '<?xml version="1.0"?>'])

@@ -19,6 +19,7 @@ from monitor.readers.workbook_guard import check_workbook_package
 from monitor.scan import scan_file
 from tests.readers import zipcraft
 from tests.readers.test_spreadsheet import _ods
+from tests.readers.xmlbombs import billion_laughs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,14 +65,7 @@ def _xxe(canary: Path) -> str:
     return f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{canary}">]>'
 
 
-BILLION_LAUGHS = (
-    '<!DOCTYPE x [<!ENTITY lol "lol">'
-    + "".join(
-        f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "&lol;") * 10 + '">'
-        for i in range(1, 10)
-    )
-    + "]>"
-)
+BILLION_LAUGHS = billion_laughs("x")
 
 
 @pytest.fixture
