@@ -152,7 +152,9 @@ def _kill_lock_holder(url: str, name: str) -> None:
     with engine.connect() as conn:
         killed = conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                # The timeout makes PostgreSQL wait until the backend has exited (and so
+                # released its locks); without it the call returns once the signal is sent.
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory'"
                 " AND granted AND classid = :hi AND objid = :lo"
             ),
             {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
