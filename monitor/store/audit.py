@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from monitor.store.records import AuditEntry
 from monitor.store.schema import AuditRow
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-__all__ = ["audit_log", "write_audit"]
+__all__ = ["audit_log", "insert_audit", "write_audit"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,16 @@ def write_audit(
 ) -> None:
     """Append one entry (``detail`` is JSON: Any values; never a raw personal value)."""
     session.add(AuditRow(at=at, actor=actor, action=action, detail=detail))
+    logger.info("audit: %s by %s", action, actor)
+
+
+def insert_audit(
+    session: Session, actor: str, action: str, detail: dict[str, Any], at: dt.datetime
+) -> None:
+    """``write_audit`` as one INSERT at once, with no ORM object (many entries per transaction)."""
+    session.connection().execute(
+        insert(AuditRow).values(at=at, actor=actor, action=action, detail=detail)
+    )
     logger.info("audit: %s by %s", action, actor)
 
 

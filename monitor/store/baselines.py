@@ -13,10 +13,10 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from monitor.models import TableSchema
-from monitor.store.audit import write_audit
+from monitor.store.audit import insert_audit, write_audit
 from monitor.store.resources import find_resource, require_resource
 from monitor.store.schema import BaselineHistoryRow, BaselineRow, ObservedSchemaRow, ResourceRow
 from monitor.store.upsert import insert_if_absent
@@ -26,7 +26,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-__all__ = ["accept_baselines", "get_baseline", "observe_schema", "set_baseline", "table_key"]
+__all__ = [
+    "accept_baselines",
+    "accept_schema",
+    "get_baseline",
+    "observe_schema",
+    "set_baseline",
+    "table_key",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +82,39 @@ def set_baseline(
     """Accept a schema as the baseline of its table; history and audit record who and why."""
     resource = require_resource(session, url)
     _accept(session, resource, schema.to_dict(), at=at, actor=actor, reason=reason)
+
+
+def accept_schema(
+    session: Session,
+    resource: ResourceRow,
+    schema: TableSchema,
+    *,
+    at: dt.datetime,
+    actor: str,
+    reason: str,
+) -> None:
+    """``set_baseline`` for a table without a baseline, of a file whose row the caller holds.
+
+    The first version of a table is the common case (every new file): one INSERT
+    each for the baseline, its history and the audit entry, and no row read back.
+    A baseline that appeared meanwhile (an operator's accept) is replaced, as
+    ``set_baseline`` would.
+    """
+    data = schema.to_dict()
+    values = {
+        "resource_id": resource.id,
+        "table_key": table_key(schema.table),
+        "table_name": schema.table,
+        "schema": data,
+        "accepted_at": at,
+        "actor": actor,
+        "reason": reason,
+    }
+    if not insert_if_absent(session, BaselineRow, values, ["resource_id", "table_key"]):
+        _accept(session, resource, data, at=at, actor=actor, reason=reason)
+        return
+    session.connection().execute(insert(BaselineHistoryRow).values(**values))
+    insert_audit(session, actor, "baseline.accept", _detail(resource, data, reason), at)
 
 
 def accept_baselines(
@@ -152,15 +192,19 @@ def _accept(
         reason,
     )
     session.add(BaselineHistoryRow(**values))
-    detail = {
+    write_audit(session, actor, "baseline.accept", _detail(resource, schema, reason), at)
+
+
+def _detail(resource: ResourceRow, schema: dict[str, Any], reason: str) -> dict[str, Any]:
+    # Any: TableSchema.to_dict() output in, JSON out.
+    return {
         "resource_url": resource.url,
-        "table": table,
+        "table": schema.get("table"),
         # The names are in baseline_history; the audit line says how much changed hands.
         "columns": len(schema.get("columns") or []),
         "row_level": bool(schema.get("row_level")),
         "reason": reason,
     }
-    write_audit(session, actor, "baseline.accept", detail, at)
 
 
 def _shape(schema: dict[str, Any]) -> tuple[object, ...]:

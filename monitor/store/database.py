@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StoreError
+from monitor.errors import StoreBusy, StoreError
 from monitor.store import migrate as _migrate
 from monitor.store.engine import WRITE, build_engine, is_memory, redact
 from monitor.store.locks import AdvisoryLock, LocalLock
@@ -86,9 +92,8 @@ class Database:
         # The driver's own message, first line only: the SQL text is noise in a log line.
         cause = getattr(exc, "orig", None) or exc
         lines = str(cause).strip().splitlines()
-        return StoreError(
-            f"store {self.where}: {type(cause).__name__}: {lines[0] if lines else ''}"
-        )
+        message = f"store {self.where}: {type(cause).__name__}: {lines[0] if lines else ''}"
+        return StoreBusy(message) if _transient(exc) else StoreError(message)
 
     def migrate(self, revision: str) -> None:
         """Upgrade the schema to ``revision``, creating a SQLite file's folder first."""
@@ -133,3 +138,15 @@ class Database:
     def close(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
+
+
+def _transient(exc: BaseException) -> bool:
+    """Say whether a database error may go away by itself (lock, connection, deadlock).
+
+    ``OperationalError`` covers "database is locked", refused or dropped
+    connections and PostgreSQL's deadlock and serialization failures; constraint
+    violations and SQL errors are not retried (they would fail the same way).
+    """
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from monitor.redaction import redact_url
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
     from sqlalchemy.pool import ConnectionPoolEntry
@@ -43,8 +45,9 @@ _PG_LIVENESS = {
 
 
 def redact(url: str | URL) -> str:
-    """Return the database URL with its password hidden, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    """Return the database URL with its secrets hidden (password, ?password=), for messages."""
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=True)
+    return redact_url(text)
 
 
 def is_memory(url: URL) -> bool:

@@ -14,7 +14,7 @@ from monitor.store.schema import EventRow, FindingRow, ResourceRow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["list_events", "list_findings", "open_counts"]
+__all__ = ["finding_record", "list_events", "list_findings", "open_counts"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def list_findings(session: Session, *, open_only: bool, target: str | None) -> l
         stmt = stmt.where(FindingRow.status == "open")
     if target is not None:
         stmt = stmt.where(FindingRow.target == target)
-    return [_record(row, url) for row, url in session.execute(stmt)]
+    return [finding_record(row, url) for row, url in session.execute(stmt)]
 
 
 def open_counts(session: Session) -> dict[tuple[str, Severity], int]:
@@ -66,7 +66,8 @@ def list_events(session: Session, key: str) -> list[FindingEvent]:
     ]
 
 
-def _record(row: FindingRow, url: str) -> FindingRecord:
+def finding_record(row: FindingRow, url: str) -> FindingRecord:
+    """Return a finding's state as callers outside the store see it (masked evidence only)."""
     return FindingRecord(
         key=row.key,
         target=row.target,

@@ -1,36 +1,35 @@
-"""The findings lifecycle: open, keep, escalate, resolve, reopen, allow; alerts and outbox rows.
+"""The findings lifecycle: open, keep, escalate, resolve, reopen, allow; then the file's incident.
 
 One call handles one resource's complete set of findings from its latest scan,
 inside one transaction that holds the resource's row lock, so two scans of the
 same file cannot interleave and every alert is queued with the change it announces.
 
-Transitions (``S`` is the new set of findings of the resource):
+Findings keep their own state and history (``finding_events``); on-call is told
+about the *file*: ``monitor.store.incidents`` turns the finding changes of one
+transaction into at most one event of the file's incident, queued in the outbox.
+
+Transitions of one finding (``S`` is the new set of findings of the resource):
 
 =================  =====================  ==============================================
 stored status      key in ``S``?          what happens
 =================  =====================  ==============================================
-(none)             yes, not allow-listed  open; event + alert ``opened`` (sequence 1)
-(none)             yes, allow-listed      ``allowed``; event, audit entry, no alert
+(none)             yes, not allow-listed  open; event ``opened`` (change: opened)
+(none)             yes, allow-listed      ``allowed``; event, audit entry, no change
 open               yes                    updated in place; no event unless the severity
                                           rises above the highest one announced since
-                                          it opened: then a new ``opened`` event and alert
-                                          with the higher severity and the next sequence
-open               yes, now allow-listed  ``allowed``; audit; alert ``resolved`` so pagers close
-open               no                     resolved; event + alert ``resolved``
-resolved/allowed   yes, not allow-listed  reopened; event + alert ``opened`` (next sequence)
-resolved           yes, allow-listed      ``allowed``; event, audit entry, no alert
+                                          it opened: then an ``opened`` event with the
+                                          higher severity (change: escalated)
+open               yes, now allow-listed  ``allowed``; audit (change: allowed)
+open               no                     resolved (change: resolved)
+resolved/allowed   yes, not allow-listed  reopened (change: opened)
+resolved           yes, allow-listed      ``allowed``; event, audit entry, no change
 allowed            yes, allow-listed      updated in place, silently (audited once)
 allowed            no                     resolved silently (nobody was paged)
 =================  =====================  ==============================================
 
-Why "opened" again on escalation, and only above the highest announced severity:
-receivers key incidents on the finding key, so a second ``opened`` updates the
-open incident's severity (PagerDuty re-triggers, Slack posts once more), while a
-finding that wobbles between HIGH and CRITICAL across rescans pages once, not on
-every rescan. A falling severity is stored but not announced. A resolution
-carries the highest severity announced, so it reaches every notifier that heard
-the finding open. Every transition takes the next sequence number, announced or
-not, so a receiver may see gaps; it relies on their order only.
+A finding that wobbles between HIGH and CRITICAL across rescans escalates once,
+not on every rescan; a falling severity is stored but not announced. Every
+transition takes the finding's next sequence number, announced or not.
 """
 
 from __future__ import annotations
@@ -42,11 +41,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from monitor.models import Alert, Severity
+from monitor.models import Finding, Severity
 from monitor.store.audit import write_audit
-from monitor.store.outbox import enqueue
+from monitor.store.incidents import Changes, settle_incident
 from monitor.store.resources import ensure_resource, find_resource
-from monitor.store.schema import EventRow, FindingRow, ResourceRow
+from monitor.store.schema import EventRow, FindingRow, IncidentRow, ResourceRow
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -54,10 +53,10 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from monitor.models import Finding
+    from monitor.models import Alert
     from monitor.store.records import Router
 
-__all__ = ["apply_findings", "finding_key", "resolve_resource"]
+__all__ = ["apply_findings", "finding_key", "reapply", "reapply_candidates", "resolve_resource"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,19 +83,29 @@ def apply_findings(
     findings: Sequence[Finding],
     at: dt.datetime,
     router: Router,
+    complete: bool = True,
+    *,
+    resource: ResourceRow | None = None,
 ) -> list[Alert]:
-    """Bring the stored findings of one resource in line with its latest scan."""
-    resource = ensure_resource(session, target, url, at)
+    """Bring the stored findings of one resource in line with its latest scan.
+
+    Only a ``complete`` scan resolves what it no longer finds. A scan stopped by a
+    limit, a killed worker, an encrypted or damaged part or a shutdown read part of
+    the file at most: it adds and updates findings and resolves none. ``resource``:
+    the file's row, already locked in this transaction (a scan result's writes).
+    """
+    if resource is None:
+        resource = ensure_resource(session, target, url, at)
     current = _by_key(target, url, findings)
-    stored = {
-        row.key: row
-        for row in session.scalars(
-            select(FindingRow)
-            .where(FindingRow.resource_id == resource.id, FindingRow.target == target)
-            .order_by(FindingRow.id)
-        )
-    }
-    alerts: list[Alert] = []
+    rows = session.scalars(
+        select(FindingRow).where(FindingRow.resource_id == resource.id).order_by(FindingRow.id)
+    ).all()
+    if not current and not rows:
+        # A clean file that never had a finding: no incident to settle (an open incident
+        # has open findings' rows, and none is ever deleted). Two queries per file saved.
+        return []
+    stored = {row.key: row for row in rows if row.target == target}
+    changes: Changes = {}
     for key, finding in current.items():
         allow = router.allowed(target, url, finding)
         row = stored.get(key)
@@ -104,11 +113,11 @@ def apply_findings(
             row = _insert(session, key, resource.id, target, finding, at)
         else:
             _refresh(row, finding, at)
-        alerts += _settle(session, row, url, finding, allow, at, router)
+        _note(changes, row, _settle(session, row, url, finding, allow, at))
     for key, row in stored.items():
-        if key not in current:
-            alerts += _resolve(session, row, url, _GONE_FROM_SCAN, at, router)
-    return alerts
+        if complete and key not in current:
+            _note(changes, row, _resolve(session, row, _GONE_FROM_SCAN, at))
+    return settle_incident(session, resource, target, changes, at, router)
 
 
 def resolve_resource(
@@ -127,10 +136,75 @@ def resolve_resource(
         )
         .order_by(FindingRow.id)
     )
-    alerts: list[Alert] = []
+    changes: Changes = {}
     for row in rows:
-        alerts += _resolve(session, row, url, reason, at, router)
-    return alerts
+        _note(changes, row, _resolve(session, row, reason, at))
+    return settle_incident(session, resource, target, changes, at, router)
+
+
+def reapply_candidates(session: Session) -> list[str]:
+    """Return the URLs whose findings a new configuration may change: open or allowed ones."""
+    with_findings = select(FindingRow.resource_id).where(FindingRow.status.in_(("open", "allowed")))
+    with_incident = select(IncidentRow.resource_id).where(IncidentRow.status == "open")
+    stmt = (
+        select(ResourceRow.url)
+        .where(ResourceRow.id.in_(with_findings.union(with_incident).scalar_subquery()))
+        .order_by(ResourceRow.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def reapply(session: Session, url: str, at: dt.datetime, router: Router) -> list[Alert]:
+    """Apply the current allow rules and notifier thresholds to a file's stored findings.
+
+    No rescan is needed: an allow rule added to the config resolves the findings it
+    covers now (and the incident, when none is left open); a rule that was removed
+    or expired reopens what it covered; a notifier whose threshold now covers an
+    open incident hears it open, one whose threshold no longer does hears it resolve.
+    """
+    resource = find_resource(session, url, lock=True)
+    if resource is None:
+        return []
+    rows = session.scalars(
+        select(FindingRow)
+        .where(
+            FindingRow.resource_id == resource.id,
+            FindingRow.status.in_(("open", "allowed")),
+        )
+        .order_by(FindingRow.id)
+    )
+    changes: Changes = {}
+    for row in rows:
+        finding = _as_finding(row, url)
+        allow = router.allowed(row.target, url, finding)
+        if row.status == "allowed" and allow is not None:
+            row.allow_reason = allow  # the rule's wording or expiry may have changed
+            continue
+        _note(changes, row, _settle(session, row, url, finding, allow, at))
+    return settle_incident(session, resource, resource.target, changes, at, router)
+
+
+def _as_finding(row: FindingRow, url: str) -> Finding:
+    """Rebuild the finding a row stores, for the allow rules (masked evidence only)."""
+    return Finding(
+        file=url,
+        table=row.table_name,
+        column=row.column_name,
+        columns=tuple(row.columns),
+        entity=row.entity,
+        severity=Severity(row.severity),
+        score=row.score,
+        matched=row.matched,
+        scanned=row.scanned,
+        evidence=tuple(row.evidence),
+        reason=row.reason,
+        fingerprint=row.fingerprint,
+    )
+
+
+def _note(changes: Changes, row: FindingRow, change: tuple[str, str] | None) -> None:
+    if change is not None:
+        changes[row.key] = change
 
 
 def _by_key(target: str, url: str, findings: Sequence[Finding]) -> dict[str, Finding]:
@@ -183,15 +257,13 @@ def _settle(
     finding: Finding,
     allow: str | None,
     at: dt.datetime,
-    router: Router,
-) -> list[Alert]:
-    """Apply the transition of a finding present in the latest scan."""
+) -> tuple[str, str] | None:
+    """Apply the transition of a finding present in the latest scan; return its change."""
     if allow is not None:
         if row.status == "allowed":
             row.allow_reason = allow
-            return []
+            return None
         was_open = row.status == "open"
-        alerted = row.alerted_severity
         if row.status != "open":
             row.opened_at = at
         row.status, row.allow_reason, row.resolved_at = "allowed", allow, None
@@ -199,88 +271,61 @@ def _settle(
         session.add(row)
         session.flush()
         write_audit(session, _SYSTEM, "finding.allowed", _audit_detail(row, url, allow), at)
-        if was_open and alerted is not None:
-            return _event(session, row, url, "allowed", "resolved", allow, at, router, alerted)
-        return _event(session, row, url, "allowed", None, allow, at, router)
+        _event(session, row, "allowed", "resolved" if was_open else None, allow, at)
+        return ("allowed", allow) if was_open else None
     if row.status == "open":
         if row.severity > (row.alerted_severity or 0):
             row.alerted_severity = row.severity
-            return _event(session, row, url, "opened", "opened", finding.reason, at, router)
-        return []
+            _event(session, row, "opened", "opened", finding.reason, at)
+            return ("escalated", finding.reason)
+        return None
     row.status, row.allow_reason, row.resolved_at = "open", None, None
     row.opened_at = at
     row.alerted_severity = row.severity
     session.add(row)
     session.flush()
-    return _event(session, row, url, "opened", "opened", finding.reason, at, router)
+    _event(session, row, "opened", "opened", finding.reason, at)
+    return ("opened", finding.reason)
 
 
 def _resolve(
-    session: Session, row: FindingRow, url: str, reason: str, at: dt.datetime, router: Router
-) -> list[Alert]:
+    session: Session, row: FindingRow, reason: str, at: dt.datetime
+) -> tuple[str, str] | None:
     if row.status == "resolved":
-        return []
+        return None
     announce = row.status == "open"
     alerted = row.alerted_severity
     row.status, row.resolved_at, row.alerted_severity = "resolved", at, None
-    if announce:
-        return _event(session, row, url, "resolved", "resolved", reason, at, router, alerted)
-    return _event(session, row, url, "resolved", None, reason, at, router)
+    _event(session, row, "resolved", "resolved" if announce else None, reason, at, alerted)
+    return ("resolved", reason) if announce else None
 
 
 def _event(
     session: Session,
     row: FindingRow,
-    url: str,
     event: str,
     alert_event: str | None,
     reason: str,
     at: dt.datetime,
-    router: Router,
     severity: int | None = None,
-) -> list[Alert]:
-    """Record one transition; when it is announced, build the alert and queue it."""
+) -> None:
+    """Record one transition of a finding (``alert``: what it meant for its incident)."""
     row.sequence += 1
-    level = Severity(severity or row.severity)
+    if row.id is None:
+        session.add(row)
+        session.flush()
     session.add(
         EventRow(
             finding_id=row.id,
             sequence=row.sequence,
             event=event,
             alert=alert_event,
-            severity=int(level),
+            severity=int(Severity(severity or row.severity)),
             matched=row.matched,
             reason=reason,
             occurred_at=at,
         )
     )
-    if alert_event is None:
-        return []
-    resource = session.get(ResourceRow, row.resource_id)
-    alert = Alert(
-        event=alert_event,
-        key=row.key,
-        severity=level,
-        target=row.target,
-        resource_url=url,
-        table=row.table_name,
-        columns=(row.column_name,) if row.column_name is not None else tuple(row.columns),
-        entities=(row.entity,),
-        evidence=tuple(row.evidence),
-        reason=reason,
-        matched=row.matched,
-        occurred_at=at,
-        sequence=row.sequence,
-        link=router.link(row.key),
-        portal=resource.portal if resource is not None else None,
-        dataset=resource.dataset if resource is not None else None,
-    )
-    for notifier in dict.fromkeys(router.recipients(alert)):
-        enqueue(session, notifier, row.id, alert, at)
-    logger.info(
-        "finding %s %s (%s %s) target=%s", row.key[:12], alert_event, level, row.entity, row.target
-    )
-    return [alert]
 
 
 def _audit_detail(row: FindingRow, url: str, reason: str) -> dict[str, object]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 
@@ -25,7 +25,16 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-__all__ = ["claim_polls", "finish_poll", "release_polls", "renew_polls", "sync_polls"]
+__all__ = [
+    "claim_polls",
+    "finish_poll",
+    "release_polls",
+    "renew_polls",
+    "save_coverage",
+    "save_walk",
+    "sync_polls",
+    "walks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -124,3 +133,36 @@ def release_polls(session: Session, owner: str) -> int:
         update(PollRow).where(PollRow.owner == owner).values(owner=None, lease_until=None)
     )
     return int(getattr(result, "rowcount", 0))
+
+
+def save_walk(
+    session: Session,
+    target: str,
+    *,
+    cursor: str | None,
+    coverage: dict[str, Any] | None,
+    at: dt.datetime,
+) -> None:
+    """Keep a target's walk cursor and last coverage (one process: no lease is involved).
+
+    Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves the stored one.
+    """
+    insert_if_absent(session, PollRow, {"target": target, "next_due_at": at}, ["target"])
+    values: dict[str, Any] = {"cursor": cursor, "finished_at": at}
+    if coverage is not None:
+        values["coverage"] = coverage
+    session.execute(update(PollRow).where(PollRow.target == target).values(**values))
+
+
+def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> None:
+    """Keep a target's last poll coverage (Any: ``Coverage.to_dict()`` JSON)."""
+    insert_if_absent(
+        session, PollRow, {"target": target, "next_due_at": dt.datetime.now(dt.UTC)}, ["target"]
+    )
+    session.execute(update(PollRow).where(PollRow.target == target).values(coverage=coverage))
+
+
+def walks(session: Session) -> dict[str, tuple[str | None, dict[str, Any] | None]]:
+    """Return each target's walk cursor and last coverage JSON (Any: JSON)."""
+    rows = session.execute(select(PollRow.target, PollRow.cursor, PollRow.coverage))
+    return {row.target: (row.cursor, row.coverage) for row in rows}

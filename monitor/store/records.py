@@ -19,6 +19,8 @@ __all__ = [
     "AuditEntry",
     "FindingEvent",
     "FindingRecord",
+    "IncidentEvent",
+    "IncidentRecord",
     "OutboxItem",
     "PollClaim",
     "ResourceState",
@@ -38,12 +40,12 @@ class Router(Protocol):
         """Return why an allow rule covers this finding, or ``None`` when none does."""
         ...
 
-    def recipients(self, alert: Alert) -> list[str]:
-        """Return the names of the notifiers that want this alert."""
+    def recipients(self, severity: Severity) -> list[str]:
+        """Return the names of the notifiers that want an incident of this severity."""
         ...
 
     def link(self, key: str) -> str | None:
-        """Return a link back to the finding, if a base URL is configured."""
+        """Return a link back to an incident, if a base URL is configured."""
         ...
 
 
@@ -127,12 +129,72 @@ class FindingEvent:
 
 
 @dataclass(frozen=True)
+class IncidentRecord:
+    """One incident: every finding of one published file of one target, as one page.
+
+    Attributes:
+        key: the incident's stable key (one per target + file; PagerDuty ``dedup_key``).
+        status: ``open`` while any finding of the file is open, else ``resolved``.
+        severity: the highest severity among the open findings (the last one
+            known once resolved).
+        opened_at: when the incident (last) opened.
+        updated_at: when its last event happened.
+        resolved_at: when it resolved; ``None`` while open.
+        sequence: the number of its latest event (0: never announced).
+        notified: the notifiers that heard it open and have not heard it resolve.
+        findings: every finding of the file: open ones first (most severe first),
+            then allowed, then resolved.
+    """
+
+    key: str
+    target: str
+    resource_url: str
+    portal: str
+    dataset: str | None
+    status: str
+    severity: Severity
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    sequence: int
+    notified: tuple[str, ...]
+    findings: tuple[FindingRecord, ...]
+
+    @property
+    def open_findings(self) -> tuple[FindingRecord, ...]:
+        """Return the findings that are open."""
+        return tuple(f for f in self.findings if f.status == "open")
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One announced event of an incident.
+
+    Attributes:
+        event: ``opened``, ``updated`` or ``resolved``.
+        open_findings: how many findings were open after it.
+        recipients: the notifiers it was queued for.
+        reason: what it said.
+    """
+
+    key: str
+    sequence: int
+    event: str
+    severity: Severity
+    open_findings: int
+    reason: str
+    recipients: tuple[str, ...]
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One alert waiting for delivery to one notifier.
 
     Attributes:
         attempts: failed delivery attempts so far (for the dispatcher's backoff).
         last_error: the previous attempt's error, shortened; ``None`` before any failure.
+        parked_at: when delivery was given up (the receiver refused it for good).
     """
 
     id: int
@@ -141,6 +203,7 @@ class OutboxItem:
     attempts: int
     created_at: dt.datetime
     last_error: str | None = None
+    parked_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ __all__ = [
     "BaselineRow",
     "EventRow",
     "FindingRow",
+    "IncidentEventRow",
+    "IncidentRow",
     "ObservedSchemaRow",
     "OutboxRow",
     "PollRow",
@@ -58,8 +60,8 @@ NAMING = {
 #: 64-bit ids (the outbox and scan history grow for years); SQLite needs INTEGER for rowid ids.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
-#: Partial-index condition for outbox rows still waiting for delivery.
-_PENDING = text("delivered_at IS NULL")
+#: Partial-index condition for outbox rows still waiting for delivery (not parked).
+_PENDING = text("delivered_at IS NULL AND parked_at IS NULL")
 
 
 class Base(DeclarativeBase):
@@ -168,20 +170,73 @@ class EventRow(Base):
     occurred_at: Mapped[dt.datetime]
 
 
-class OutboxRow(Base):
-    """One alert event waiting for (or done with) delivery to one notifier.
+class IncidentRow(Base):
+    """One incident per published file (target + resource): what on-call is told about.
 
-    Rows are never deleted by delivery failures; the id orders the events of a
-    finding, and the unique constraint stops an event being queued twice.
+    It is open while any finding of the file is open. ``severity`` is the highest
+    severity among the open findings; ``alerted_severity`` the highest announced
+    since the incident opened (notifiers are chosen by it, so a severity that falls
+    does not close a page a notifier opened); ``notified`` the notifiers that heard
+    it open and have not heard it resolve; ``sequence`` the number of its latest event.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        Index(None, "status", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    resource_id: Mapped[int] = mapped_column(_ID, ForeignKey("resources.id"), unique=True)
+    target: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    alerted_severity: Mapped[int | None] = mapped_column(SmallInteger)
+    notified: Mapped[list[str]] = mapped_column(JSONDocument)
+    sequence: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class IncidentEventRow(Base):
+    """One announced event of an incident: what was said, to whom, and why."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "sequence"),
+        CheckConstraint("event IN ('opened', 'updated', 'resolved')", name="event"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(_ID, ForeignKey("incidents.id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    open_findings: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[list[str]] = mapped_column(JSONDocument)
+    occurred_at: Mapped[dt.datetime]
+
+
+class OutboxRow(Base):
+    """One incident event waiting for (or done with) delivery to one notifier.
+
+    Rows are never deleted by delivery failures; the id orders the events of an
+    incident, and the unique constraint stops an event being queued twice. A row
+    the receiver refused for good is ``parked``: kept, counted, no longer in the
+    way of the incident's later events. Rows carried over from the per-finding
+    outbox of schema 0004 have negative sequences.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("notifier", "finding_id", "sequence"),
+        UniqueConstraint("notifier", "incident_id", "sequence"),
         Index(
             "ix_outbox_queue",
             "notifier",
-            "finding_id",
+            "incident_id",
             "id",
             sqlite_where=_PENDING,
             postgresql_where=_PENDING,
@@ -196,7 +251,7 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     notifier: Mapped[str] = mapped_column(String(100))
-    finding_id: Mapped[int] = mapped_column(_ID, ForeignKey("findings.id"))
+    incident_id: Mapped[int] = mapped_column(_ID, ForeignKey("incidents.id"))
     sequence: Mapped[int] = mapped_column(Integer)
     # Any: the alert's JSON body as Alert.to_dict() returns it.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
@@ -206,6 +261,7 @@ class OutboxRow(Base):
     last_attempt_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[dt.datetime | None]
+    parked_at: Mapped[dt.datetime | None]
 
 
 class ObservedSchemaRow(Base):
@@ -277,7 +333,9 @@ class PollRow(Base):
     and a lease end, renews the lease while it polls, and clears both when the poll
     ends, setting the next due time. A replica that dies stops renewing; once its lease
     ends another replica claims the row. The catalogue cursor lives here too, so an
-    incremental walk goes on where it stopped whoever polls next.
+    incremental walk goes on where it stopped whoever polls next, and the last poll's
+    coverage. One process uses the row for the cursor and coverage only (no lease), so
+    both survive a restart.
     """
 
     __tablename__ = "polls"
@@ -289,3 +347,5 @@ class PollRow(Base):
     cursor: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # Any: the last poll's ``Coverage.to_dict()`` (counts and notes, never a value).
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

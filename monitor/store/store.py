@@ -12,18 +12,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from monitor.models import Coverage
 from monitor.store import audit as _audit
 from monitor.store import baselines as _baselines
+from monitor.store import carry as _carry
 from monitor.store import findings as _findings
+from monitor.store import incidents as _incidents
 from monitor.store import lifecycle as _lifecycle
 from monitor.store import outbox as _outbox
 from monitor.store import polls as _polls
 from monitor.store import resources as _resources
+from monitor.store import results as _results
 from monitor.store.database import Database
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
     from typing import Any
 
     from monitor.models import Alert, Finding, Severity, TableSchema
@@ -32,15 +36,34 @@ if TYPE_CHECKING:
         AuditEntry,
         FindingEvent,
         FindingRecord,
+        IncidentEvent,
+        IncidentRecord,
         OutboxItem,
         PollClaim,
         ResourceState,
         Router,
     )
+    from monitor.store.results import ScanResult
 
-__all__ = ["Store"]
+__all__ = ["TOUCH_BATCH", "Store"]
 
 logger = logging.getLogger(__name__)
+
+#: URLs per ``touch_resources`` transaction: one statement each, well under SQLite's
+#: 32,766 bound parameters, and milliseconds of write lock.
+TOUCH_BATCH = 1000
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Yield lists of up to ``size`` items, in order."""
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class Store:
@@ -118,20 +141,41 @@ class Store:
                 s, target, url, seen_at=seen_at, portal=portal, dataset=dataset
             )
 
-    def touch_resources(self, target: str, urls: Iterable[str], *, seen_at: dt.datetime) -> int:
-        """Record that many files are still listed, in one transaction; return how many.
+    def touch_resources(
+        self,
+        target: str,
+        urls: Iterable[str],
+        *,
+        seen_at: dt.datetime,
+        batch: int = TOUCH_BATCH,
+    ) -> int:
+        """Record that many files are still listed; return how many.
 
-        A poll of a large portal finds most files unchanged: one transaction per
-        poll instead of one per file keeps an idle daemon's cost flat.
+        One ``UPDATE ... WHERE url IN (...)`` per ``batch`` URLs, each batch its own
+        short transaction: at 100,000 files the SQLite write lock is never held for
+        more than one batch (milliseconds), so a scan result waiting to be recorded
+        is not starved by a poll's bookkeeping. A failure part-way keeps the batches
+        done; touching again is harmless.
         """
         count = 0
-        with self._session(write=True) as s:
-            for url in urls:
-                _resources.touch_resource(
-                    s, target, url, seen_at=seen_at, portal=None, dataset=None
-                )
-                count += 1
+        for chunk in _chunks(urls, batch):
+            with self._session(write=True) as s:
+                count += _resources.touch_batch(s, target, chunk, seen_at)
         return count
+
+    def validators(self, target: str) -> Iterator[tuple[str, str | None, str | None, str]]:
+        """Yield ``(url, etag, last_modified, sha256)`` of a target's live fetched files.
+
+        Streamed from one SELECT in one read transaction, held open until the
+        iterator is exhausted or closed: consume it promptly (a restart's bulk load).
+        """
+        with self._session(write=False) as s:
+            yield from _resources.iter_validators(s, target)
+
+    def unlinked(self, target: str, seen: Collection[str]) -> list[str]:
+        """Return the URLs of a target's live files that are not in ``seen``, by URL."""
+        with self._session(write=False) as s:
+            return _resources.unlinked_urls(s, target, seen)
 
     def record_fetch(
         self,
@@ -175,6 +219,27 @@ class Store:
                 at=at,
             )
 
+    def record_results(
+        self,
+        results: Sequence[tuple[ScanResult, Router]],
+        drift: Callable[[str, TableSchema, TableSchema], Finding | None],
+    ) -> list[list[Alert]]:
+        """Record several files' scan results in one transaction; return each one's alerts.
+
+        Each result is what ``record_scan``, ``observed_schema``, ``baseline`` /
+        ``set_baseline``, ``apply_findings`` and ``record_fetch`` did in as many
+        transactions (see ``monitor.store.results``); all of them commit together or
+        none does. They are written in URL order, so two batches lock files' rows
+        in the same order.
+        """
+        order = sorted(range(len(results)), key=lambda i: results[i][0].url)
+        alerts: list[list[Alert]] = [[] for _ in results]
+        with self._session(write=True) as s:
+            for i in order:
+                result, router = results[i]
+                alerts[i] = _results.record_result(s, result, router, drift)
+        return alerts
+
     def mark_gone(self, url: str, at: dt.datetime) -> None:
         """Record that a file disappeared."""
         with self._session(write=True) as s:
@@ -183,15 +248,22 @@ class Store:
     # -- findings -------------------------------------------------------------------------
 
     def apply_findings(
-        self, target: str, url: str, findings: Sequence[Finding], at: dt.datetime, router: Router
+        self,
+        target: str,
+        url: str,
+        findings: Sequence[Finding],
+        at: dt.datetime,
+        router: Router,
+        complete: bool = True,
     ) -> list[Alert]:
-        """Apply a resource's complete current findings; return the alerts queued.
+        """Apply a resource's current findings; return the alerts queued.
 
         See ``monitor.store.lifecycle`` for the transitions. Findings, events,
-        audit entries and outbox rows commit together or not at all.
+        audit entries and outbox rows commit together or not at all. A scan that
+        was not ``complete`` resolves nothing.
         """
         with self._session(write=True) as s:
-            return _lifecycle.apply_findings(s, target, url, findings, at, router)
+            return _lifecycle.apply_findings(s, target, url, findings, at, router, complete)
 
     def resolve_resource(
         self,
@@ -204,6 +276,45 @@ class Store:
         """Resolve every finding of a file that is gone; return the alerts queued."""
         with self._session(write=True) as s:
             return _lifecycle.resolve_resource(s, target, url, at, router, reason)
+
+    def reapply(self, router: Router, at: dt.datetime) -> list[Alert]:
+        """Apply the router's allow rules and thresholds to every open or allowed finding.
+
+        Called when the configuration is (re)loaded: no rescan is needed for an allow
+        rule or a notifier threshold to take effect. One transaction per file, so a
+        failure part-way keeps what was done; calling it again is harmless.
+        """
+        with self._session(write=False) as s:
+            urls = _lifecycle.reapply_candidates(s)
+        alerts: list[Alert] = []
+        for url in urls:
+            with self._session(write=True) as s:
+                alerts += _lifecycle.reapply(s, url, at, router)
+        return alerts
+
+    # -- incidents (one per file of a target: what on-call is paged about) ------------------
+
+    def open_incidents(self, target: str | None = None) -> list[IncidentRecord]:
+        """Return the open incidents, most severe first, each with all its file's findings."""
+        with self._session(write=False) as s:
+            return _incidents.list_incidents(s, open_only=True, target=target)
+
+    def incidents(self, open_only: bool = False, target: str | None = None) -> list[IncidentRecord]:
+        """Return incidents: open ones first (most severe first), then resolved ones."""
+        with self._session(write=False) as s:
+            return _incidents.list_incidents(s, open_only=open_only, target=target)
+
+    def incident(self, key: str) -> IncidentRecord | None:
+        """Return one incident by its key (or its file's URL), with every finding of the file."""
+        with self._session(write=False) as s:
+            return _incidents.get_incident(s, key)
+
+    def incident_events(self, key: str) -> list[IncidentEvent]:
+        """Return an incident's announced events (opened, updated, resolved) in order."""
+        with self._session(write=False) as s:
+            return _incidents.list_incident_events(s, key)
+
+    # -- findings -------------------------------------------------------------------------
 
     def findings(self, open_only: bool = False, target: str | None = None) -> list[FindingRecord]:
         """Return findings, most recently opened first."""
@@ -223,7 +334,7 @@ class Store:
     # -- outbox ---------------------------------------------------------------------------
 
     def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxItem]:
-        """Return undelivered alerts due by ``now``: the oldest per (notifier, finding) only."""
+        """Return undelivered alerts due by ``now``: the oldest per (notifier, incident) only."""
         with self._session(write=False) as s:
             return _outbox.due(s, now, limit)
 
@@ -238,6 +349,16 @@ class Store:
         """Count a failed delivery and schedule a retry; the row is kept."""
         with self._session(write=True) as s:
             _outbox.failed(s, item_id, at, error, next_attempt_at)
+
+    def park(self, item_id: int, at: dt.datetime, error: str) -> None:
+        """Give up on an outbox row the receiver refused for good; later events go on."""
+        with self._session(write=True) as s:
+            _outbox.park(s, item_id, at, error)
+
+    def parked(self, notifier: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Return parked outbox rows (refused for good), most recent first."""
+        with self._session(write=False) as s:
+            return _outbox.parked(s, notifier, limit)
 
     def prune_outbox(self, delivered_before: dt.datetime) -> int:
         """Delete outbox rows delivered before a time; return how many. Undelivered rows stay."""
@@ -331,6 +452,31 @@ class Store:
                 s, owner, target, next_due_at=next_due_at, cursor=cursor, at=at
             )
 
+    def save_coverage(self, coverage: Coverage) -> None:
+        """Keep a target's last poll coverage, for ``leakmon status`` and restarts."""
+        with self._session(write=True) as s:
+            _polls.save_coverage(s, coverage.target, coverage.to_dict())
+
+    def save_cursor(self, target: str, cursor: str | None, at: dt.datetime) -> None:
+        """Keep where a target's catalogue walk resumes (one process; cluster: ``finish_poll``)."""
+        with self._session(write=True) as s:
+            _polls.save_walk(s, target, cursor=cursor, coverage=None, at=at)
+
+    def walks(self) -> dict[str, tuple[str | None, Coverage | None]]:
+        """Return each target's stored walk cursor and last coverage."""
+        with self._session(write=False) as s:
+            stored = _polls.walks(s)
+        out: dict[str, tuple[str | None, Coverage | None]] = {}
+        for target, (cursor, data) in stored.items():
+            coverage = None
+            if data:
+                try:
+                    coverage = Coverage.from_dict(data)
+                except ValueError as exc:
+                    logger.warning("target=%s stored coverage unreadable: %s", target, exc)
+            out[target] = (cursor, coverage)
+        return out
+
     def release_polls(self, owner: str) -> int:
         """Hand back a stopping replica's leases so another takes the polls at once."""
         with self._session(write=True) as s:
@@ -339,3 +485,17 @@ class Store:
     def lock(self, name: str) -> NamedLock:
         """Return a non-blocking lock on ``name`` shared by every replica of this store."""
         return self._db.lock(name)
+
+    # -- the HTML rotation's carry-over (issue 14; appended) ------------------------------
+
+    def save_carry_over(
+        self, target: str, entries: list[dict[str, str | None]], at: dt.datetime
+    ) -> None:
+        """Keep the files a target's last poll could not fetch for its budget (empty: none)."""
+        with self._session(write=True) as s:
+            _carry.save_carry(s, target, entries, at)
+
+    def carry_overs(self) -> dict[str, list[dict[str, str | None]]]:
+        """Return every target's stored carry-over, for the first polls after a restart."""
+        with self._session(write=False) as s:
+            return _carry.carried(s)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from monitor.models import Alert
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 URL = "https://data.example.gov/files/roster.csv"
@@ -46,16 +43,20 @@ class FakeRouter:
     allow: dict[str, str] = field(default_factory=dict)
     floors: dict[str, Severity] = field(default_factory=lambda: {"hook": Severity.LOW})
     explode_after: int | None = None
-    routed: list[Alert] = field(default_factory=list)
+    routed: list[Severity] = field(default_factory=list)
 
     def allowed(self, target: str, url: str, finding: Finding) -> str | None:
         return self.allow.get(finding.entity)
 
-    def recipients(self, alert: Alert) -> list[str]:
+    def recipients(self, severity: Severity) -> list[str]:
         if self.explode_after is not None and len(self.routed) >= self.explode_after:
             raise RuntimeError("router failed mid-transaction")
-        self.routed.append(alert)
-        return [name for name, floor in self.floors.items() if alert.severity >= floor]
+        self.routed.append(severity)
+        return [name for name, floor in self.floors.items() if severity >= floor]
 
     def link(self, key: str) -> str | None:
+        # Asked once per announced event, after recipients (if any): a failure here
+        # comes after the transaction's every other write, resolutions included.
+        if self.explode_after is not None and len(self.routed) >= self.explode_after:
+            raise RuntimeError("router failed mid-transaction")
         return f"https://leakmon.example/findings/{key}"

@@ -56,7 +56,7 @@ def test_allowed_finding_opens_when_its_rule_expires(store: Store, router: FakeR
 
     alerts = store.apply_findings(TARGET, URL, [finding()], minutes(5), router)
 
-    assert [(a.event, a.sequence) for a in alerts] == [("opened", 2)]
+    assert [(a.event, a.sequence) for a in alerts] == [("opened", 1)]
     assert [r.status for r in store.findings()] == ["open"]
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from monitor.models import Severity
-from monitor.store import finding_key
+from monitor.store import finding_key, incident_key
 from tests.store.fakes import TARGET, URL, finding, minutes
 
 if TYPE_CHECKING:
@@ -17,17 +17,19 @@ def test_new_finding_opens_with_event_and_alert(store: Store, router: FakeRouter
     alerts = store.apply_findings(TARGET, URL, [f], minutes(0), router)
 
     key = finding_key(TARGET, URL, f)
+    incident = incident_key(TARGET, URL)
     assert [(a.event, a.key, a.sequence, a.severity) for a in alerts] == [
-        ("opened", key, 1, Severity.HIGH)
+        ("opened", incident, 1, Severity.HIGH)
     ]
     alert = alerts[0]
     assert alert.target == TARGET
     assert alert.resource_url == URL
+    assert [(x.key, x.status, x.change) for x in alert.findings] == [(key, "open", "opened")]
     assert alert.columns == ("ssn",)
     assert alert.entities == ("US_SSN",)
     assert alert.evidence == ("***-**-9999",)
     assert alert.matched == 10
-    assert alert.link == f"https://leakmon.example/findings/{key}"
+    assert alert.link == f"https://leakmon.example/findings/{incident}"
     [record] = store.findings()
     assert (record.key, record.status, record.opened_at) == (key, "open", minutes(0))
     assert record.resolved_at is None
@@ -62,7 +64,7 @@ def test_open_finding_seen_again_is_updated_without_event(store: Store, router: 
     assert len(store.finding_events(record.key)) == 1
 
 
-def test_rising_severity_announces_opened_again_with_next_sequence(
+def test_rising_severity_updates_the_incident_with_next_sequence(
     store: Store, router: FakeRouter
 ) -> None:
     store.apply_findings(TARGET, URL, [finding(severity=Severity.MEDIUM)], minutes(0), router)
@@ -71,7 +73,10 @@ def test_rising_severity_announces_opened_again_with_next_sequence(
         TARGET, URL, [finding(severity=Severity.CRITICAL)], minutes(5), router
     )
 
-    assert [(a.event, a.sequence, a.severity) for a in alerts] == [("opened", 2, Severity.CRITICAL)]
+    assert [(a.event, a.sequence, a.severity) for a in alerts] == [
+        ("updated", 2, Severity.CRITICAL)
+    ]
+    assert [f.change for f in alerts[0].findings] == ["escalated"]
 
 
 def test_severity_wobbling_below_the_announced_peak_pages_once(
@@ -133,14 +138,17 @@ def test_resolved_finding_stays_quiet_while_absent(store: Store, router: FakeRou
     assert store.apply_findings(TARGET, URL, [], minutes(10), router) == []
 
 
-def test_only_the_changed_finding_of_a_resource_alerts(store: Store, router: FakeRouter) -> None:
+def test_a_finding_that_leaves_an_open_incident_updates_it(
+    store: Store, router: FakeRouter
+) -> None:
     ssn = finding()
     email = finding(column="email", entity="EMAIL_ADDRESS", evidence=("j***@e***.org",))
     store.apply_findings(TARGET, URL, [ssn, email], minutes(0), router)
 
     alerts = store.apply_findings(TARGET, URL, [email], minutes(5), router)
 
-    assert [(a.event, a.entities) for a in alerts] == [("resolved", ("US_SSN",))]
+    assert [(a.event, a.entities) for a in alerts] == [("updated", ("EMAIL_ADDRESS",))]
+    assert [f.entity for f in alerts[0].changed("resolved")] == ["US_SSN"]
     assert {r.entity: r.status for r in store.findings()} == {
         "US_SSN": "resolved",
         "EMAIL_ADDRESS": "open",
@@ -156,7 +164,8 @@ def test_resolve_resource_resolves_every_open_finding(store: Store, router: Fake
         TARGET, URL, minutes(5), router, reason="file removed (HTTP 404)"
     )
 
-    assert [(a.event, a.reason) for a in alerts] == [("resolved", "file removed (HTTP 404)")] * 2
+    assert [(a.event, a.reason) for a in alerts] == [("resolved", "file removed (HTTP 404)")]
+    assert [f.change for f in alerts[0].findings] == ["resolved", "resolved"]
     assert store.findings(open_only=True) == []
     assert store.resolve_resource(TARGET, URL, minutes(6), router) == []
 

@@ -49,7 +49,7 @@ def test_migrate_twice_is_harmless(store: Store, router: FakeRouter) -> None:
 def test_empty_database_requires_migration(store_url: str) -> None:
     store = Store(store_url)
 
-    with pytest.raises(MigrationRequired, match=r"at base \(empty\), leakmon needs 0003"):
+    with pytest.raises(MigrationRequired, match=r"at base \(empty\), leakmon needs 0006"):
         store.check_current()
     store.close()
 
@@ -62,7 +62,7 @@ def test_database_at_an_older_revision_requires_migration(store_url: str) -> Non
         store.check_current()
 
     assert str(caught.value) == (
-        "database schema is at 0001, leakmon needs 0003; run `leakmon migrate`"
+        "database schema is at 0001, leakmon needs 0006; run `leakmon migrate`"
     )
     store.migrate()
     store.check_current()
@@ -84,7 +84,7 @@ def test_database_from_a_newer_leakmon_is_refused(store_url: str) -> None:
 
 
 def test_head_is_the_latest_revision() -> None:
-    assert head_revisions() == ("0003",)
+    assert head_revisions() == ("0006",)
 
 
 def test_migrate_creates_the_sqlite_folder(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_migrate_creates_the_sqlite_folder(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "lib" / "state.db").is_file()
     assert current_revisions(
         create_engine(f"sqlite:///{tmp_path / 'var' / 'lib' / 'state.db'}")
-    ) == ("0003",)
+    ) == ("0006",)
     store.close()
 
 

@@ -1,0 +1,45 @@
+"""The HTML rotation's carry-over survives a restart: kept per target, replaced every poll."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.store import Store
+
+AT = dt.datetime(2026, 12, 4, 18, 0, tzinfo=dt.UTC)
+BASE = "https://www.example.gov/data/"
+
+
+def _entry(i: int) -> dict[str, str | None]:
+    return {
+        "url": f"{BASE}{i}.csv",
+        "portal": "html",
+        "dataset": None,
+        "title": f"File {i}",
+        "referer": BASE,
+    }
+
+
+def test_a_carry_over_is_read_back_after_a_restart(store: Store, store_url: str) -> None:
+    store.save_carry_over("site", [_entry(1), _entry(2)], AT)
+    store.save_carry_over("other", [_entry(3)], AT)
+    store.close()
+    again = Store(store_url)  # a new process on the same database
+    try:
+        assert again.carry_overs() == {"site": [_entry(1), _entry(2)], "other": [_entry(3)]}
+    finally:
+        again.close()
+
+
+def test_each_poll_replaces_the_carry_over_and_an_empty_one_clears_it(store: Store) -> None:
+    store.save_carry_over("site", [_entry(1), _entry(2)], AT)
+    store.save_carry_over("site", [_entry(5)], AT + dt.timedelta(minutes=15))
+    assert store.carry_overs() == {"site": [_entry(5)]}
+    store.save_carry_over("site", [], AT + dt.timedelta(minutes=30))
+    assert store.carry_overs() == {}
+
+
+def test_only_the_carried_fields_are_kept(store: Store) -> None:
+    odd = {**_entry(1), "body": "not kept", "dataset": "d1"}
+    store.save_carry_over("site", [odd, {"url": "", "title": "no url"}], AT)
+    assert store.carry_overs() == {"site": [{**_entry(1), "dataset": "d1"}]}
