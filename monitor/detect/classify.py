@@ -8,6 +8,7 @@ values alone need a stricter share than values backed by a header.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.detect.dates import birth_date_verdict, date_stats
 from monitor.detect.headers import HeaderHint, header_hint
-from monitor.detect.names import is_org_name
+from monitor.detect.names import is_country_name, is_org_name
 from monitor.detect.shapes import CELL
 from monitor.detect.validate import valid_values
 
@@ -30,11 +31,17 @@ __all__ = ["QUASI_IDENTIFIERS", "ColumnVerdict", "NameScorer", "classify_column"
 QUASI_IDENTIFIERS = frozenset({"ZIP", "SEX", "RACE", "AGE", "BIRTH_YEAR", "DATE_OF_BIRTH"})
 
 _NAME_NOISE = re.compile(r"\s*[(\[][^)\]]*[)\]]|\s*[:#]?\s*\b\d+\b")
-_ALPHA_NAME = re.compile(r"^[^\W\d_][^\W\d_ .,'\-]*(?:[ .,'\-]+[^\W\d_]*)*$")
+# A letter, then letters and separators. Every repeated group must take a letter, so a
+# run of separators splits one way only: the group with an optional letter part backtracked
+# exponentially on a long sentence with ". " runs ending in a digit (a hung scan).
+_ALPHA_NAME = re.compile(r"^[^\W\d_][^\W\d_ .,'\-]*(?:[ .,'\-]+[^\W\d_]+)*[ .,'\-]*$")
 _REDACTED = re.compile(
     r"(?i)redact|withheld|exempt|confidential|not disclosed|n/?a\b|^\W*x{3,}\W*$|\*{3,}|█|gp ?4-"
 )
 _CELL_RE = {name: re.compile(pattern) for name, pattern in CELL.items()}
+_CPF = re.compile(r"^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$")
+_PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]+(?:\s*(?:x|ext\.?|ramal)\s*\d{1,5})?$")
+_BLOCK = re.compile(r"(?i)\b(?:block|blk|blq|cuadra)\b|\b\d+X{2}\b|^\d+\s*-\s*\d+\s")
 _FREEMAIL = re.compile(
     r"(?i)@(?:gmail|yahoo|hotmail|outlook|aol|icloud|me|live|msn|comcast|att|verizon|protonmail"
     r"|proton|gmx|mail|ymail|sbcglobal|cox|charter|earthlink|rocketmail)\."
@@ -159,9 +166,17 @@ def _person(p: ColumnProfile, hint: HeaderHint, names: NameScorer) -> ColumnVerd
             name_shares=shares,
         )
 
-    if shares["org"] >= 0.2 and shares["full"] < 0.5:
+    # Organisation names are evidence against people, weighed against the names found:
+    # a fifth of organisations beside half unknown values is a business directory.
+    if (shares["org"] >= 0.2 and shares["full"] < 0.5) or (
+        shares["org"] >= 0.1 and shares["org"] >= shares["full"] and shares["first"] < 0.5
+    ):
         return verdict("ORG", 0.7, shares["org"], (), "values name organisations")
     if hint.thing_name:
+        return None
+    # Countries that are also surnames ("Jordan", "Chad", "France") are places: a column
+    # of them under a donor or owner header is a list of states, not of people.
+    if p.sample and sum(map(is_country_name, p.sample)) >= 0.5 * len(p.sample):
         return None
     best = max(shares["full"], shares["first"], shares["last"])
     matched = full_names or p.sample
@@ -206,7 +221,10 @@ def _dates(p: ColumnProfile, hint: HeaderHint, today: dt.date) -> ColumnVerdict 
     if hint.event_date:
         return None
     says_birth = hint.entity == "DATE_OF_BIRTH"
-    stats = date_stats(p.sample, today, compact=says_birth)
+    # "19900809" is read as a date with a birth header, or when nearly the whole column is
+    # eight digits: then the ages the dates imply decide, as for any unlabelled dates.
+    compact = says_birth or p.share("DIGITS8") >= 0.9
+    stats = date_stats(p.sample, today, compact=compact)
     if stats.parsed < max(3, 0.3 * len(p.sample)):
         return None
     is_birth, why = birth_date_verdict(stats, says_birth)
@@ -231,11 +249,16 @@ def _simple(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
         ("EMAIL_ADDRESS", "EMAIL_ADDRESS", 0.3, 0.5),
         ("US_SSN", "US_SSN", 0.3, 0.5),
         ("PHONE_NUMBER", "PHONE_NUMBER", 0.3, 0.6),
-        ("CREDIT_CARD", "CREDIT_CARD", 0.5, 0.7),
+        # Luhn passes one random figure in ten: a column is cards only when its header says so.
+        ("CREDIT_CARD", "CREDIT_CARD", 0.5, 2.0),
         ("ADDRESS", "ADDRESS", 0.25, 0.5),
     ]
     if h == "US_SSN":
         rules.insert(0, ("US_SSN", "DIGITS9", 0.5, 2.0))
+    elif h is None and p.share("DIGITS9") >= 0.9:
+        bare = _bare_ssns(p)
+        if bare is not None:
+            return bare
     if h == "PHONE_NUMBER":
         rules.append(("PHONE_NUMBER", "DIGITS10", 0.5, 2.0))
     for entity, shape, with_header, without in rules:
@@ -245,6 +268,12 @@ def _simple(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
         if entity == "PHONE_NUMBER" and h == entity:
             share = p.share("PHONE_NUMBER") + p.share("DIGITS10")
         matched = [v for v in p.sample if _CELL_RE[shape].search(v)]
+        if entity == "ADDRESS":
+            # "3200 - 3299 BLOCK OF ELM ST", "016XX E 86TH PL": a block locates an event.
+            matched = [v for v in matched if not _BLOCK.search(v)]
+            share = len(matched) / len(p.sample)
+            if share < (with_header if h == entity else without):
+                continue
         if entity in ("US_SSN", "CREDIT_CARD", "EMAIL_ADDRESS"):
             valid = valid_values(
                 entity if shape != "DIGITS9" else "US_SSN_CONTEXT",
@@ -269,6 +298,88 @@ def _simple(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
             verdict = ColumnVerdict(**{**verdict.__dict__, "freemail_share": free})
         return verdict
     return None
+
+
+def _cpf_ok(value: str) -> bool:
+    """Return True for a Brazilian CPF number whose two check digits are right."""
+    d = [int(c) for c in value if c.isdigit()]
+    if len(d) != 11 or len(set(d)) == 1:
+        return False
+    for n in (9, 10):
+        total = sum(x * w for x, w in zip(d[:n], range(n + 1, 1, -1), strict=True))
+        if (total * 10 % 11) % 10 != d[n]:
+            return False
+    return True
+
+
+def _national_ids(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
+    """Brazilian CPF numbers: the check digits decide, with or without a header."""
+    shaped = [v for v in p.sample if _CPF.match(v)]
+    valid = [v for v in shaped if _cpf_ok(v)]
+    need = 0.5 if hint.entity == "NATIONAL_ID" else 0.9
+    if not p.sample or len(valid) < need * len(p.sample):
+        return None
+    return ColumnVerdict(
+        p.name,
+        "NATIONAL_ID",
+        0.9 if hint.entity == "NATIONAL_ID" else 0.8,
+        len(valid) / len(p.sample),
+        _pick(valid),
+        f"{len(valid) / len(p.sample):.0%} of values are Brazilian CPF numbers with valid "
+        "check digits",
+        strong_header=hint.entity == "NATIONAL_ID",
+    )
+
+
+def _phones_abroad(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
+    """Phone numbers written the way other countries write them, under a phone header."""
+    if hint.entity != "PHONE_NUMBER" or not p.sample:
+        return None
+    matched = [
+        v for v in p.sample if _PHONE_CHARS.match(v) and 8 <= sum(c.isdigit() for c in v) <= 15
+    ]
+    share = len(matched) / len(p.sample)
+    if share < 0.6:
+        return None
+    return ColumnVerdict(
+        p.name,
+        "PHONE_NUMBER",
+        0.85,
+        share,
+        _pick(matched),
+        f"{share:.0%} of values are phone numbers (8 to 15 digits) under a phone header",
+        home=hint.home,
+        business=hint.thing_name,
+        strong_header=hint.strong,
+    )
+
+
+def _bare_ssns(p: ColumnProfile) -> ColumnVerdict | None:
+    """Judge a column of bare 9-digit numbers with no header by how its numbers spread.
+
+    SSNs are unique, pass the area/group/serial rules, scatter over hundreds of area
+    numbers and follow no order. Case numbers count up; ZIP+4 codes share a few
+    prefixes; both fail.
+    """
+    values = [v for v in p.sample if len(v) == 9 and v.isdigit()]
+    if len(values) < 20 or p.distinct_ratio < 0.95:
+        return None
+    valid = valid_values("US_SSN_CONTEXT", [f"ssn {v}" for v in values[:300]])
+    areas = {v[:3] for v in values}
+    ordered = sum(1 for a, b in itertools.pairwise(values) if a < b) / (len(values) - 1)
+    if len(valid) < 0.98 * min(len(values), 300) or len(areas) < 0.3 * len(values):
+        return None
+    if not 0.2 <= ordered <= 0.8:
+        return None
+    return ColumnVerdict(
+        p.name,
+        "US_SSN",
+        0.75,
+        len(values) / len(p.sample),
+        _pick(values),
+        "bare 9-digit numbers that pass the SSN area, group and serial rules, are unique, "
+        f"spread over {len(areas)} area numbers and follow no order",
+    )
 
 
 def _ids(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
@@ -300,7 +411,14 @@ def _ids(p: ColumnProfile, hint: HeaderHint) -> ColumnVerdict | None:
             "header names state identification (CII/SID) numbers and values are shaped like them",
             strong_header=True,
         )
-    if hint.entity is None and p.share("CA_DRIVER_LICENSE") >= 0.9 and p.distinct_ratio >= 0.9:
+    # "I1234567" down a column is an ID with a prefix; licences start with many letters.
+    letters = {v[0].upper() for v in p.sample if v[:1].isalpha()}
+    if (
+        hint.entity is None
+        and p.share("CA_DRIVER_LICENSE") >= 0.9
+        and p.distinct_ratio >= 0.9
+        and (len(letters) >= 3 or len(p.sample) < 20)
+    ):
         return ColumnVerdict(
             p.name,
             "US_DRIVER_LICENSE",
@@ -358,6 +476,8 @@ def _classify(p: ColumnProfile, names: NameScorer, today: dt.date) -> ColumnVerd
     for verdict in (
         _quasi(p, hint) if hint.entity in ("ZIP", "SEX", "RACE", "AGE", "BIRTH_YEAR") else None,
         _simple(p, hint),
+        _national_ids(p, hint),
+        _phones_abroad(p, hint),
         _ids(p, hint),
         _dates(p, hint, today),
         _redacted(p, hint),

@@ -15,10 +15,12 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from monitor.detect.classify import QUASI_IDENTIFIERS, ColumnVerdict, classify_column, name_shares
+from monitor.detect.headers import header_tokens
 from monitor.detect.profile import ColumnProfile
 from monitor.detect.reid import KAnonymity
 from monitor.detect.schema import table_schema
 from monitor.detect.severity import NeedleHit, assess_table
+from monitor.detect.subjects import apply_subject, table_subject
 from monitor.detect.validate import valid_values
 from monitor.hashing import ValueHasher
 from monitor.masking import mask
@@ -34,6 +36,16 @@ __all__ = ["Detector", "FreeTextAnalyzer", "TableScan"]
 logger = logging.getLogger(__name__)
 
 _FREE_TEXT_SAMPLE = 200
+#: Headers of place columns: the names inside them are streets, parks and towns.
+#: Headers of a column that describes each row's organisation in prose.
+_DESCRIPTION_HEADER = frozenset(
+    "description descriptions descricao descripcion beschreibung beskrivning about summary "
+    "mission remit purpose history objetivo finalidade competencias".split()
+)
+_PLACE_HEADER = frozenset(
+    "address addr street location block intersection crossing direccion domicilio calle "
+    "ubicacion endereco logradouro".split()
+)
 _NO_NEEDLES = frozenset(
     {
         "EMAIL_ADDRESS",
@@ -108,10 +120,14 @@ class TableScan:
         self._qi_decided = False
         self._verdict_cache: dict[str, tuple[int, ColumnVerdict]] = {}
         self.schema: TableSchema | None = None
+        #: Running text of a document (a PDF's ``text`` table), not a table of records.
+        self.prose = False
 
     def feed(self, table: Table) -> None:
         """Add one chunk of the table."""
         frame = table.frame
+        if not self.rows:
+            self.prose = table.kind == "pdf" and table.name == "text"
         self.rows += frame.height
         for name in frame.columns:
             series = frame.get_column(name)
@@ -158,9 +174,15 @@ class TableScan:
     def finish(self) -> list[Finding]:
         """Judge the table and return its findings, masked; ``schema`` is set as well."""
         verdicts = _promote_name_neighbours(self._verdicts(), self.profiles, self.detector.names)
+        subject = table_subject(self.profiles, verdicts)
+        if subject is not None:
+            logger.debug("table %s: %s", self.name, subject.reason)
+            verdicts = apply_subject(verdicts, subject)
         needles = self._needle_hits(verdicts)
+        if subject is not None:
+            needles = [n for n in needles if n.entity not in ("PERSON", "DATE_OF_BIRTH")]
         scanned = {n: p.filled for n, p in self.profiles.items()}
-        reid = self._kanon.result() if self._kanon is not None else None
+        reid = self._kanon.result() if self._kanon is not None and subject is None else None
         assessments = assess_table(list(verdicts.values()), needles, reid, scanned)
         findings = [self._finding(a) for a in assessments]
         self.schema = table_schema(
@@ -170,6 +192,7 @@ class TableScan:
 
     def _needle_hits(self, verdicts: dict[str, ColumnVerdict]) -> list[NeedleHit]:
         hits: list[NeedleHit] = []
+        org_rows = any(v.entity == "ORG" for v in verdicts.values())
         for name, profile in self.profiles.items():
             for kind, (count, found) in profile.needles.items():
                 entity = "US_SSN" if kind == "US_SSN_CONTEXT" else kind
@@ -184,11 +207,21 @@ class TableScan:
                 and verdicts[name].entity is None
                 and self.detector.free_text is not None
             ):
-                hits.extend(self._free_text_hits(profile, verdicts[name]))
+                hits.extend(self._free_text_hits(profile, verdicts[name], org_rows))
         return hits
 
-    def _free_text_hits(self, profile: ColumnProfile, verdict: ColumnVerdict) -> list[NeedleHit]:
-        """Run the analyzer on a sample of sentences and scale counts to the column."""
+    def _free_text_hits(
+        self, profile: ColumnProfile, verdict: ColumnVerdict, org_rows: bool = False
+    ) -> list[NeedleHit]:
+        """Run the analyzer on a sample of sentences and scale counts to the column.
+
+        In a table whose rows are organisations, a column that describes each one
+        (``description``, ``descricao``) is prose about the body: the founders and
+        namesakes it names ("Fundação Joaquim Nabuco") are people named in prose.
+        """
+        prose = self.prose or (
+            org_rows and bool(_DESCRIPTION_HEADER & set(header_tokens(profile.name)))
+        )
         assert self.detector.free_text is not None  # noqa: S101  (checked by the caller)
         sample = profile.sample[:_FREE_TEXT_SAMPLE]
         found = self.detector.free_text.find(sample)
@@ -198,6 +231,8 @@ class TableScan:
                 continue
             if entity == "PERSON" and verdict.business:
                 continue  # "Grass Valley" in a column of place or facility names is no person
+            if entity == "PERSON" and _PLACE_HEADER & set(header_tokens(profile.name)):
+                continue  # "Trinidad Ave. and Morse St.": streets are named after people
             scale = profile.filled / len(sample)
             hits.append(
                 NeedleHit(
@@ -206,6 +241,7 @@ class TableScan:
                     max(1, round(len(values) * scale)),
                     tuple(values[:3]),
                     profile.filled,
+                    prose=prose,
                 )
             )
         return hits

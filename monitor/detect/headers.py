@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["HeaderHint", "header_hint"]
+__all__ = ["HeaderHint", "header_hint", "header_tokens"]
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9#]+")
@@ -24,19 +24,23 @@ _THING_WORDS = frozenset(
     "institution clinic center centre plant firm employer entity office bureau division "
     "precinct command team brand drug model course field table column layer state country "
     "region area zone village town municipality parish campus building park lake river road "
-    "event category type class group offense offence crime charge".split()
+    "event category type class group offense offence crime charge animal animals pet pets dog "
+    "cat horse breed species".split()
 )
 _PERSON_WORDS = frozenset(
     "applicant employee officer defendant victim suspect owner patient student resident person "
     "member worker staff contact subject inmate decedent deceased purchaser buyer seller "
     "licensee customer client user respondent complainant witness driver passenger holder "
-    "arrestee offender parolee tenant voter donor beneficiary".split()
+    "arrestee offender parolee tenant voter donor beneficiary plaintiff claimant payee visitor "
+    "guest petitioner appellant appellee debtor decedent beneficiario solicitante demandado "
+    "demandante victima paciente alumno empleado trabajador funcionario".split()
 )
 _PERSON_EXACT = frozenset(
     "fullname firstname lastname givenname surname familyname middlename fname lname "
     "mname forename firstnm lastnm middleinitial personname legalname aka alias "
     "worker employee applicant defendant suspect victim decedent inmate patient arrestee "
-    "purchaser licensee officer respondent complainant".split()
+    "purchaser licensee officer respondent complainant cardholder payee plaintiff claimant "
+    "visitor nombre apellido apellidos nome sobrenome titular".split()
 )
 _EVENT_WORDS = frozenset(
     "death died issue issued expire expiration expiry arrest arrested incident report reported "
@@ -75,6 +79,11 @@ def _tokens(header: str) -> list[str]:
     return [t for t in _NON_ALNUM.split(spaced) if t]
 
 
+def header_tokens(header: str) -> list[str]:
+    """Return a header's lower-case words: ``"defendantNameLast"`` -> defendant, name, last."""
+    return _tokens(header.rsplit(".", 1)[-1] if " " not in header else header)
+
+
 def _person_hint(tokens: list[str], compact: str) -> HeaderHint | None:
     if compact in _PERSON_EXACT:
         return HeaderHint("PERSON", strong=True)
@@ -82,11 +91,13 @@ def _person_hint(tokens: list[str], compact: str) -> HeaderHint | None:
         before = tokens[: tokens.index("name")] if "name" in tokens else [compact[:-4]]
         if any(t in _THING_WORDS for t in before):
             return HeaderHint(None, thing_name=True)
+        after = tokens[tokens.index("name") + 1 :] if "name" in tokens else []
         if any(
             t in ("first", "last", "middle", "given", "sur", "family", "full", "maiden")
             or t in _PERSON_WORDS
             for t in before
-        ):
+        ) or any(t in ("first", "last", "middle", "given", "family", "full") for t in after):
+            # "defendant_name_last", "name_first", "lastName": the name of a person.
             return HeaderHint("PERSON", strong=True)
         return HeaderHint("PERSON", strong=False)
     if any(t in _PERSON_WORDS for t in tokens) and len(tokens) <= 2:
@@ -146,10 +157,32 @@ _SIMPLE: tuple[tuple[tuple[str, ...], str, bool], ...] = (
             "homephone",
             "contactnumber",
             "fax",
+            "telefone",
+            "telefono",
+            "celular",
+            "movil",
+            "fono",
         ),
         "PHONE_NUMBER",
         True,
     ),
+    (
+        (
+            "creditcard",
+            "cardnumber",
+            "cardno",
+            "card#",
+            "ccnumber",
+            "ccno",
+            "cardholdernumber",
+            "pan",
+            "tarjeta",
+            "numerotarjeta",
+        ),
+        "CREDIT_CARD",
+        True,
+    ),
+    (("cpf", "nrcpf", "numerocpf", "cpfcnpj"), "NATIONAL_ID", True),
     (("zip", "zipcode", "postal", "postalcode", "postcode", "zip5"), "ZIP", True),
     (("sex", "gender"), "SEX", True),
     (("race", "ethnicity", "ethnic", "raceethnicity"), "RACE", True),

@@ -43,7 +43,33 @@ ORG_WORDS: frozenset[str] = frozenset(
     PROGRAM PROGRAMS PROJECT PUBLIC REGIONAL REHABILITATION RESTAURANT SCHOOL
     SCHOOLS SECRETARIA SERVICE SERVICES SHERIFF SHERIFFS SOCIETY SOLUTIONS SURGERY
     SURGICAL SYNAGOGUE SYSTEMS TECHNOLOGIES TEMPLO TRUST UNIVERSIDAD UNIVERSITY
+    ADVOCACIA AGENCIA ASSEMBLEIA AUTARQUIA COLEGIO COMISSAO COMPANHIA CONSELHO
+    COORDENACAO DEFENSORIA DIRETORIA EMPRESA FACULDADE FUNDACAO FUNDO GABINETE
+    MINISTERIO PREFEITURA PRESIDENCIA PROCURADORIA SERVICO SUPERINTENDENCIA TRIBUNAL
+    UNIVERSIDADE AKADEMIE BUNDESAMT BUNDESANSTALT INSTITUT KOMMUN MINISTERIUM STIFTUNG
+    TINGSRATT DOMSTOL VERWALTUNG
     """.split()
+)
+#: Endings of compound names of public bodies (Swedish, German): "Arbetsmiljöverket",
+#: "Åklagarmyndigheten", "Zollamt". Only tokens a few letters longer than the ending count.
+_ORG_ENDINGS: tuple[str, ...] = (
+    "MYNDIGHETEN",
+    "VERKET",
+    "STYRELSEN",
+    "NAMNDEN",
+    "INSPEKTIONEN",
+    "DOMSTOLEN",
+    "TINGSRATT",
+    "KOMMUN",
+    "FORMEDLINGEN",
+    "KASSAN",
+    "AMT",
+    "MINISTERIUM",
+    "GERICHT",
+    "BEHORDE",
+    "ANSTALT",
+    "STIFTUNG",
+    "KAMMER",
 )
 
 #: Job titles and ranks that precede a name in police and court records. They are
@@ -64,7 +90,14 @@ PLACE_WORDS: frozenset[str] = frozenset(
     CT DRIVE DRIVES EXPRESSWAY EXPY EXTENSION FREEWAY FWY HIGHWAY HWY JUNCTION JUNCTIONS
     LN MOTORWAY PKWY PARKWAY PLAZA RD ROAD ROADS ROUTE RTE SKYWAY SQUARE STRAVENUE
     STREET STREETS SUITE TERRACE THROUGHWAY TRAFFICWAY TRAIL TURNPIKE UNIT VIADUCT
+    VALLEY FORKS FALLS SPRINGS HEIGHTS CREEK RIDGE HARBOR CANYON COUNTY
     """.split()
+)
+
+#: Measure words and their abbreviations that are also census names. In a column name
+#: ("temp_max", "Min Rate") they are the measure, not "Max" or "Temp" the person.
+MEASURE_WORDS: frozenset[str] = frozenset(
+    "MAX MIN TEMP MEAN MEDIAN AVG RATE NET GROSS TOTAL SUM COUNT".split()
 )
 
 #: Lower-case particles inside names: "Maria de la Cruz", "Ludwig van Beethoven".
@@ -83,6 +116,12 @@ _CORPORATE_TAIL = re.compile(
     r"(?:\b(?:inc|llc|llp|ltd|plc|corp|lp|gmbh|ag|nv|bv)\.?|\bco\.|\bsa\s+de\s+cv"
     r"|\bs\.\s?(?:de\s)?(?:r\.\s?l\.|a\.)(?:\s?de\s?c\.\s?v\.)?)\s*$",
     re.IGNORECASE,
+)
+# "TOWN OF MILTON", "City of Fresno", "Municipalidad de Córdoba": a public body.
+_PUBLIC_BODY = re.compile(
+    r"(?i)^\s*(?:the\s+)?(?:city|town|village|borough|township|county|state|commonwealth"
+    r"|municipality|municipalidad|municipio|ayuntamiento|gobierno|estado|prefeitura)"
+    r"\s+(?:of|de|del|da|do)\b"
 )
 _TOKEN = re.compile(r"[^\s,;]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*|&")
@@ -118,9 +157,12 @@ def is_org_name(text: str) -> bool:
     ampersand between words, which in data almost always joins firm names.
     """
     words = _WORD.findall(text)
-    if any(w == "&" for w in words):
+    if any(w == "&" for w in words) or _PUBLIC_BODY.match(text):
         return True
-    if any(normalize_token(part) in ORG_WORDS for w in words for part in w.split("-")):
+    tokens = [normalize_token(part) for w in words for part in w.split("-")]
+    if any(t in ORG_WORDS for t in tokens):
+        return True
+    if any(t.endswith(e) and len(t) >= len(e) + 4 for t in tokens for e in _ORG_ENDINGS):
         return True
     return _CORPORATE_TAIL.search(text) is not None
 
@@ -176,7 +218,8 @@ class NameLists:
 
     def is_common_word(self, token: str) -> bool:
         """Return True if the token is an everyday English word that is also a name."""
-        return normalize_token(token) in self.common
+        norm = normalize_token(token)
+        return norm in self.common or norm in MEASURE_WORDS
 
     def first_rank(self, token: str) -> int | None:
         """Return the 1-based frequency rank of a first name, or ``None`` if unknown."""
@@ -223,6 +266,12 @@ class NameLists:
                 return False
         if len(tokens) > 5 or normalize_token(tokens[0]) in NAME_PARTICLES:
             return False
+        # Beside capitalised words a lower-case word is prose ("Days in Shelter"), unless it
+        # is a particle ("Maria de la Cruz"); an all lower-case name ("david robinson") is fine.
+        if any(t[:1].isupper() for t in tokens) and any(
+            t.islower() and normalize_token(t) not in NAME_PARTICLES for t in tokens
+        ):
+            return False
         for token in tokens:
             norm = normalize_token(token)
             if norm in _CONJUNCTIONS or norm in ROLE_WORDS or norm in PLACE_WORDS:
@@ -256,11 +305,35 @@ def _read_rows(filename: str) -> list[tuple[str, float]]:
     return rows
 
 
+def _read_names(filename: str) -> list[tuple[str, float]]:
+    """Read one packaged one-name-a-line file; these names rank after the census ones."""
+    blob = resources.files(_DATA_PACKAGE).joinpath("data", filename).read_bytes()
+    return [(name, 0.0) for name in gzip.decompress(blob).decode("ascii").split("\n") if name]
+
+
+@functools.cache
+def country_names() -> frozenset[str]:
+    """Return the bundled country and territory names, upper case (see data/README.md)."""
+    text = resources.files(_DATA_PACKAGE).joinpath("data", "country_names.txt").read_text("utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+def is_country_name(value: str) -> bool:
+    """Return True if a cell is the name of a country or territory ("Jordan", "Chad")."""
+    return " ".join(value.split()).upper() in country_names()
+
+
 @functools.cache
 def _load_default() -> NameLists:
-    """Load the packaged lists; cached so every recognizer shares one copy."""
+    """Load the packaged lists; cached so every recognizer shares one copy.
+
+    Census 1990 names first (their rank and frequency are known), then the SSA
+    baby names and Argentine RENAPER names that widen the coverage (see data/README.md).
+    """
     text = resources.files(_DATA_PACKAGE).joinpath("data", "common_words.txt").read_text("ascii")
     common = [w for w in text.split("\n") if w and not w.startswith("#")]
-    lists = NameLists(_read_rows("first_names.txt.gz"), _read_rows("last_names.txt.gz"), common)
+    first = _read_rows("first_names.txt.gz") + _read_names("given_names_extra.txt.gz")
+    last = _read_rows("last_names.txt.gz") + _read_names("surnames_extra.txt.gz")
+    lists = NameLists(first, last, common)
     logger.debug("loaded census name lists: %r", lists)
     return lists

@@ -18,6 +18,8 @@ __all__ = ["ColumnProfile"]
 
 SAMPLE_SIZE = 1000
 _NEEDLE_KEEP = 200
+#: Placeholders portals write for a missing value; they say nothing about the column.
+_MISSING = frozenset({"NA", "N/A", "#N/A", "NULL", "NONE", "NAN", "-", "--", ".", "?", "NIL"})
 
 
 @dataclass
@@ -56,7 +58,7 @@ class ColumnProfile:
         room = SAMPLE_SIZE - len(self.sample)
         step = max(1, filled.len() // room)
         taken = (v.strip() for v in filled.gather_every(step).head(room * 2).to_list())
-        self.sample.extend([v for v in taken if v][:room])
+        self.sample.extend([v for v in taken if v and v.upper() not in _MISSING][:room])
         self.shapes = cell_shares(_series(self.sample))
 
     def add_counts(self, values: pl.Series) -> None:

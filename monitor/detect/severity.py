@@ -27,7 +27,15 @@ if TYPE_CHECKING:
 __all__ = ["Assessment", "NeedleHit", "assess_table"]
 
 _SENSITIVE = frozenset(
-    {"DATE_OF_BIRTH", "ADDRESS", "US_SSN", "US_DRIVER_LICENSE", "STATE_ID", "CREDIT_CARD"}
+    {
+        "DATE_OF_BIRTH",
+        "ADDRESS",
+        "US_SSN",
+        "US_DRIVER_LICENSE",
+        "STATE_ID",
+        "CREDIT_CARD",
+        "NATIONAL_ID",
+    }
 )
 _STRONG_QI = frozenset({"DATE_OF_BIRTH", "ZIP"})
 
@@ -41,6 +49,7 @@ class NeedleHit:
     matched: int
     samples: tuple[str, ...]
     scanned: int
+    prose: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,10 @@ def _needle_severity(hit: NeedleHit, has_person: bool) -> Severity:
     if hit.entity in ("US_SSN", "CREDIT_CARD"):
         return Severity.CRITICAL if has_person else Severity.HIGH
     if hit.entity == "PERSON":
+        if hit.prose:
+            # Board members and authors named in a report's prose are no leak; a PDF
+            # table of applicants is read as a table and judged as one.
+            return Severity.LOW
         return Severity.HIGH if hit.matched >= 5 else Severity.MEDIUM
     return Severity.HIGH if has_person and hit.matched >= 5 else Severity.MEDIUM
 
@@ -146,7 +159,7 @@ def assess_table(
         if v.entity and v.entity not in ("ORG", "HASH", "ZIP", "SEX", "RACE", "AGE", "BIRTH_YEAR")
     ]
     has_person = any(v.entity == "PERSON" for v in reportable) or any(
-        n.entity == "PERSON" and n.matched >= 5 for n in needles
+        n.entity == "PERSON" and n.matched >= 5 and not n.prose for n in needles
     )
     org_table = any(v.entity == "ORG" for v in verdicts)
     has_sensitive = any(
@@ -181,7 +194,8 @@ def assess_table(
                 hit.scanned,
                 hit.samples,
                 f"{hit.matched} {hit.entity.lower().replace('_', ' ')} value(s) found inside "
-                "the text of the column by a full pass over every row.",
+                "the text of the column by a full pass over every row"
+                + (": people named in a document's prose." if hit.prose else "."),
             )
         )
     if reid is not None and not has_person:

@@ -8,10 +8,13 @@ Presidio's knowledge, reused here through its recognizers' hooks.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
 __all__ = ["valid_values"]
+
+_LEADING_WORDS = re.compile(r"^\D+")
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +56,9 @@ def valid_values(entity: str, values: list[str]) -> list[str]:
     if entity == "US_SSN_CONTEXT":
         digits = ["".join(ch for ch in v if ch.isdigit())[-9:] for v in values]
         return [d for d in digits if _passes(_recognizers()["US_SSN"], d)]
+    if entity == "CREDIT_CARD":
+        # The needle keeps the words that call it a card; the checksum wants the number.
+        values = [_LEADING_WORDS.sub("", v) for v in values]
     recognizer = _recognizers().get(entity)
     if recognizer is None:
         return list(values)

@@ -90,6 +90,16 @@ class DateOfBirthRecognizer(DeclaredPatternRecognizer):
         "birthday",
         "born",
         "fecha de nacimiento",
+        "f. de nacimiento",
+        "nacido el",
+        "nacida el",
+        "nació el",
+        "data de nascimento",
+        "nascido em",
+        "nascida em",
+        "date de naissance",
+        "né le",
+        "née le",
     )
     # How far before the date the context may end, in words and characters.
     MAX_GAP_WORDS: ClassVar[int] = 3

@@ -75,12 +75,15 @@ class NameListRecognizer(LocalRecognizer):
         "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "officer", "ofc", "det", "detective",
         "sgt", "sergeant", "lt", "lieutenant", "capt", "captain", "cpl", "corporal", "deputy",
         "dep", "judge", "hon", "rev", "trooper", "agent", "inspector", "sheriff", "chief",
-        "sra", "srta", "ing", "lic",
+        "sra", "srta", "ing", "lic", "sr", "don", "dona", "doña", "dra", "lcda", "lcdo",
     )  # fmt: skip
     CONTEXT: ClassVar[tuple[str, ...]] = (
         "name", "person", "suspect", "victim", "defendant", "plaintiff", "witness", "patient",
         "inmate", "arrestee", "decedent", "deceased", "complainant", "employee", "resident",
         "applicant", "driver", "owner", "parent", "guardian", "child", "student",
+        # Spanish and Portuguese
+        "nombre", "apellido", "apellidos", "ciudadano", "ciudadana", "solicitante", "paciente",
+        "víctima", "victima", "demandado", "titular", "señor", "señora", "nome", "sobrenome",
     )  # fmt: skip
 
     def __init__(
@@ -209,7 +212,10 @@ class NameListRecognizer(LocalRecognizer):
         lists = self.name_lists
         span = tokens[i : last + 1]
         honorific = self._honorific_before(text, tokens, i)
-        if any(t.norm in ORG_WORDS or t.norm in ROLE_WORDS for t in span):
+        if any(t.norm in ORG_WORDS or t.norm in ROLE_WORDS or t.norm in PLACE_WORDS for t in span):
+            return True  # "Trinidad Ave.": AVE is a census surname, here a street
+        # An ampersand joins firm names: "Baylor Scott & White", "Johnson & Johnson".
+        if text[tokens[last].end : tokens[last].end + 3].lstrip().startswith("&"):
             return True
         # Organisation or street words right after: "John Muir Medical Center", "Tina Trail Apt".
         for tok in tokens[last + 1 : last + 4]:

@@ -22,6 +22,10 @@ NEXT_YEAR = dt.date.today().year + 1
         ("Suspect 03/14/87 (DOB) fled", ["03/14/87"]),
         ("Birth date: 25.12.1990", ["25.12.1990"]),
         ("born in Fresno on 2/29/1988", ["2/29/1988"]),
+        ("Fecha de nacimiento: 14/03/1987. Domicilio conocido", ["14/03/1987"]),
+        ("nacida el 05/09/1962 en Puebla", ["05/09/1962"]),
+        ("Data de nascimento 25.12.1990", ["25.12.1990"]),
+        ("Fecha de registro 14/03/1987", []),  # a Spanish event date
         # Negative: bare dates, other dates near the context, impossible dates.
         ("Arrest date 03/14/1987", []),
         ("Report filed 1987-03-14 by the clerk", []),

@@ -29,6 +29,12 @@ RECOGNIZER = NameListRecognizer()
         ("Sheriff John Smith said", ["John Smith"]),
         ("Dear Mr. Brown, thank you.", ["Brown"]),
         ("Notes: we called April Griffin twice.", ["April Griffin"]),
+        # Spanish and names outside the 1990 census list (SSA, RENAPER lists).
+        ("Se comunicó la Sra. Yesenia Quiñonez al teléfono", ["Yesenia Quiñonez"]),
+        ("Nombre: Makia Holloway; apellido materno desconocido", ["Makia Holloway"]),
+        ("El ciudadano Camilo Barrionuevo solicita poda", ["Camilo Barrionuevo"]),
+        ("Trinidad Ave. and Morse St., NE", []),  # streets named after people
+        ("Days in Shelter", []),  # a header, not "Days, in Shelter"
         # Negative: organisations, places, streets, prose and near-misses.
         ("Baylor Scott & White Medical Center", []),
         ("Taken to John Muir Medical Center", []),
