@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from spiders.links import BadURL, absolute_url, link_targets, page_base
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from scrapy.http import Response
 
-__all__ = ["View", "find_views", "view_of"]
+__all__ = ["View", "find_views", "may_show_view", "shared_of", "view_of"]
 
 #: Suffixes of a view's exports; a link to one still names the view.
 _EXPORTS = (".csv", ".png", ".pdf", ".xlsx")
@@ -20,6 +22,9 @@ _EXPORTS = (".csv", ".png", ".pdf", ".xlsx")
 _JS_API = re.compile(r"/javascripts/api/(?:viz_v1|tableau[-.][\w.-]*)\.js", re.IGNORECASE)
 #: View URLs written in scripts (``new tableau.Viz(div, "https://.../views/...")``).
 _SCRIPT_URL = re.compile(r"""https?://[^\s"'<>\\]+?/views/[^\s"'<>\\]+""")
+#: What every view or shared link holds somewhere in its URL (``views``, ``viz``,
+#: ``vizhome``, ``shared``), in any case, unless percent-encoding hides it.
+_MARKERS = ("views", "viz", "shared")
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,42 @@ def view_of(url: str, *, trusted: bool = False) -> View | None:
     return View(server, *found) if strong else None
 
 
+def may_show_view(link: str) -> bool:
+    """Say whether a link (relative or absolute) could be a view or a shared link.
+
+    A cheap test before the join and the parse that ``view_of`` and ``shared_of``
+    need: an index page of 100,000 file links would pay for them on every link of
+    every poll. It never says no to a view: a view's URL holds ``views`` (or ``viz``,
+    ``vizhome``), a shared link ``shared``, and a ``%`` may hide either. A relative
+    link can take them from the page's URL, so callers test the page's URL as well.
+    """
+    low = link.lower()
+    return "%" in low or any(marker in low for marker in _MARKERS)
+
+
+def shared_of(url: str, hosts: tuple[str, ...]) -> str | None:
+    """Return a Tableau Public ``/shared/<key>`` link on one of ``hosts``, or ``None``.
+
+    Such a link shows a view but does not name it: Tableau Public redirects it to
+    ``/views/<workbook>/<sheet>``, so the crawl requests it once to find out.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    if parts.scheme not in ("http", "https") or host not in hosts:
+        return None
+    if len(segments) != 2 or segments[0] != "shared" or not segments[1].isalnum():
+        return None
+    return f"{parts.scheme}://{parts.netloc}/shared/{segments[1]}"
+
+
 def find_views(response: Response) -> Iterator[tuple[View, str]]:
     """Yield each view a page embeds or links, with how it was found (for the logs)."""
     page = response.url
     hosts = {
-        (urlsplit(urljoin(page, src)).hostname or "").lower()
+        (urlsplit(url).hostname or "").lower()
         for src in response.css("script::attr(src)").getall()
-        if _JS_API.search(src)
+        if _JS_API.search(src) and (url := _join(page, src))
     }
     for obj in response.css("object"):
         params = {
@@ -110,17 +144,28 @@ def find_views(response: Response) -> Iterator[tuple[View, str]]:
             if view is not None:
                 yield view, "embed code (tableauPlaceholder)"
     for src in response.css("tableau-viz::attr(src)").getall():
-        view = view_of(urljoin(page, src.strip()), trusted=True)
+        joined = _join(page, src)
+        view = view_of(joined, trusted=True) if joined else None
         if view is not None:
             yield view, "<tableau-viz>"
-    links = response.css("iframe::attr(src), frame::attr(src), a::attr(href)").getall()
+    links = link_targets(response)
+    if not may_show_view(page_base(response)) and not may_show_view(page):
+        links = [u for u in links if may_show_view(u)]
     scripts = "\n".join(response.css("script:not([src])::text").getall())
-    urls = [urljoin(page, u.strip()) for u in links] + _SCRIPT_URL.findall(scripts)
-    for url in urls:
+    urls = [_join(page, u) for u in [*links, *_SCRIPT_URL.findall(scripts)]]
+    for url in (u for u in urls if u):
         host = (urlsplit(url).hostname or "").lower()
         view = view_of(url, trusted=host in hosts)
         if view is not None:
             yield view, "link"
+
+
+def _join(page: str, href: str) -> str | None:
+    """Return a link made absolute, or ``None`` for one that is no URL (the page goes on)."""
+    try:
+        return absolute_url(page, href, keep_fragment=True)  # views hide in fragments
+    except BadURL:
+        return None
 
 
 def _from_params(params: dict[str, str]) -> View | None:
@@ -128,7 +173,10 @@ def _from_params(params: dict[str, str]) -> View | None:
     if params.get("path"):  # trusted-ticket embeds: a sign-in per viewer, not public data
         return None
     host = unquote(params["host_url"]).strip()
-    parts = urlsplit(host)
+    try:
+        parts = urlsplit(absolute_url(host, ""))
+    except BadURL:
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     names = [s for s in params["name"].split("?")[0].split("/") if s]

@@ -16,6 +16,7 @@ from monitor.errors import (
     EncryptedFile,
     FileTooLarge,
     ReaderError,
+    ReaderUnavailable,
     UnsupportedFormat,
 )
 from monitor.readers.registry import reader_for, register
@@ -75,6 +76,12 @@ class ZipReader:
     kind: ClassVar[str] = "zip"
     extensions: ClassVar[tuple[str, ...]] = (".zip",)
     media_types: ClassVar[tuple[str, ...]] = ("application/zip", "application/x-zip-compressed")
+    #: Member errors that fail the archive after the rest is read: its data was not checked.
+    _unchecked: ClassVar[tuple[type[ReaderError], ...]] = (
+        EncryptedFile,
+        FileTooLarge,
+        ReaderUnavailable,
+    )
 
     def read(self, path: Path, limits: ReadLimits) -> Iterator[Table]:
         """Yield the tables of every member, in archive order.
@@ -104,7 +111,9 @@ class ZipReader:
         except ZIP_UNSUPPORTED as exc:
             raise UnsupportedFormat(f"{path.name}: ZIP archive uses {exc}") from exc
         with archive:
-            members = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
+            members = self._members(
+                [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
+            )
             _check_totals(path, members, limits, budget)
             _check_overlaps(path, archive)
             member_limits = dataclasses.replace(limits, depth=limits.depth + 1)
@@ -123,9 +132,13 @@ class ZipReader:
                     read_any = True
         if errors and not read_any:
             raise errors[0]
-        unchecked = [e for e in errors if isinstance(e, (EncryptedFile, FileTooLarge))]
+        unchecked = [e for e in errors if isinstance(e, self._unchecked)]
         if unchecked:
             raise unchecked[0]
+
+    def _members(self, members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+        """Return the members to read, in order: all of them, in archive order, here."""
+        return members
 
     def _read_member(
         self,
@@ -143,22 +156,29 @@ class ZipReader:
             if info.flag_bits & _ENCRYPTED_FLAG:
                 raise EncryptedFile(f"{target.name}: password-protected archive member")
             _extract(archive, info, target, limits, budget)
-            reader = reader_for(target)
-            if isinstance(reader, ZipReader):
-                tables = self._read_archive(target, limits, budget, tmp)
-            else:
-                tables = reader.read(target, limits)
-            for table in tables:
+            for table in self._member_tables(name, target, limits, budget, tmp):
                 yield dataclasses.replace(
                     table,
                     source=str(path),
                     name=f"{name}::{table.name}" if table.name else name,
-                    kind=table.kind or reader.kind,
                 )
         except ReaderError as exc:
             raise type(exc)(f"{path.name}: member {name!r}: {exc}") from exc
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _member_tables(
+        self, name: str, target: Path, limits: ReadLimits, budget: _Budget, tmp: Path
+    ) -> Iterator[Table]:
+        """Yield the tables of one extracted member, read by the reader for its format."""
+        reader = reader_for(target)
+        if isinstance(reader, ZipReader):
+            # The member's own reader (a packaged workbook is a ZIP too), same budget.
+            tables = reader._read_archive(target, limits, budget, tmp)
+        else:
+            tables = reader.read(target, limits)
+        for table in tables:
+            yield dataclasses.replace(table, kind=table.kind or reader.kind)
 
 
 def _is_junk(name: str) -> bool:

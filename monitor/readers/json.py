@@ -123,7 +123,7 @@ def _load(path: Path, limits: ReadLimits) -> object:
         )
     data = path.read_bytes()
     try:
-        return json.loads(data)
+        return _parse(path, data)
     except json.JSONDecodeError as exc:
         raise CorruptFile(
             f"{path.name}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -134,6 +134,25 @@ def _load(path: Path, limits: ReadLimits) -> object:
         ) from exc
     except RecursionError as exc:
         raise CorruptFile(f"{path.name}: JSON nests too deep to parse") from exc
+
+
+def _parse(path: Path, data: bytes) -> object:
+    """Parse JSON bytes; invalid UTF-8 (overlong forms, stray Latin-1 bytes) becomes U+FFFD.
+
+    JSON must be UTF-8, but portals mix encodings: one bad byte must cost one
+    character, not the file. UTF-16 and UTF-32 documents are detected as before.
+    """
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        if exc.encoding.replace("-", "").lower() != "utf8":
+            raise
+        logger.warning(
+            "%s: JSON is not valid UTF-8 (first bad byte at %d); bad bytes replaced",
+            path.name,
+            exc.start,
+        )
+        return json.loads(data.decode("utf-8", "replace"))
 
 
 def _is_row_array(value: object) -> TypeGuard[list[object]]:

@@ -106,7 +106,7 @@ def _records(path: Path, limits: ReadLimits, count: _LineCount | None) -> Iterat
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(_utf8(line))
             except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 if count is not None:
                     count.bad += 1
@@ -115,6 +115,19 @@ def _records(path: Path, limits: ReadLimits, count: _LineCount | None) -> Iterat
             if count is not None:
                 count.good += 1
             yield record
+
+
+def _utf8(line: bytes) -> bytes | str:
+    """Return a line as UTF-8 text with invalid bytes replaced (mixed encodings), or as is."""
+    if line.isascii():
+        return line
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        if line.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in line[:4]:
+            return line  # UTF-16/32: json.loads detects it
+        return line.decode("utf-8", "replace")
+    return line
 
 
 def _reason(exc: ValueError | RecursionError) -> str:

@@ -34,6 +34,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _HEAD_BYTES = 8192
+#: The first bytes of a spooled Tableau VizQL answer (``monitor.vizql.envelope``).
+_VIZQL_MAGIC = b'{"leakmon_vizql":'
 #: Kinds whose files always start with a signature, checked first in ``detect_kind``;
 #: a name or media type alone never picks them (portals mislabel files often).
 _SIGNED_KINDS = frozenset({"zip", "spreadsheet", "pdf"})
@@ -41,7 +43,10 @@ _SIGNED_KINDS = frozenset({"zip", "spreadsheet", "pdf"})
 _PDF_SIGNATURE_WINDOW = 1024
 #: Text kinds and the first characters their content must start with; a name or
 #: media type claiming one of them for other text leaves it to be sniffed.
-_FIRST_BYTES = {"json": b"{[", "ndjson": b"{[", "html": b"<"}
+_FIRST_BYTES = {"json": b"{[", "ndjson": b"{[", "html": b"<", "twb": b"<"}
+#: Binary formats known by their first bytes (a NUL follows soon, so text never matches):
+#: Tableau Hyper and legacy TDE extracts.
+_BINARY_SIGNATURES = {"hyper": b"Hyper", "tde": b"\x20\x02\x01\x62\xa0\x1e\xab\x07"}
 
 
 class Reader(Protocol):
@@ -91,6 +96,10 @@ def _zip_kind(path: Path) -> str:
             names = set(zf.namelist()[:2000])
             if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
                 return "spreadsheet"
+            if "twbx" in REGISTRY and any(
+                "/" not in n and n.lower().endswith((".twb", ".tds")) for n in names
+            ):
+                return "twbx"  # a Tableau packaged workbook: its XML sits at the root
             if "mimetype" in names:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 200 and b"spreadsheet" in zf.read("mimetype"):
@@ -105,6 +114,8 @@ def _zip_kind(path: Path) -> str:
 def _text_kind(head: bytes, suffix: str) -> str | None:
     """Guess a text format from its first bytes."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(_VIZQL_MAGIC):
+        return "tableau-data"
     if text[:1] in (b"{", b"["):
         lines = [ln for ln in text.splitlines()[:3] if ln.strip()]
         if suffix in (".ndjson", ".jsonl") or (
@@ -115,6 +126,8 @@ def _text_kind(head: bytes, suffix: str) -> str | None:
         return "json"
     if text[:1] == b"<":
         low = text[:4096].lower()
+        if b"<workbook" in low and b"source-build=" in low:
+            return "twb"  # Tableau workbook XML (whose worksheets hold <table> elements)
         if b"<table" in low or b"<html" in low or b"<!doctype html" in low:
             return "html"
     return None
@@ -149,6 +162,9 @@ def detect_kind(path: Path, media_type: str | None = None) -> str:
         if "EncryptedPackage".encode("utf-16-le") in path.read_bytes()[: 1024 * 1024]:
             raise EncryptedFile(f"{path.name}: password-protected Office document")
         return "spreadsheet"
+    for kind, signature in _BINARY_SIGNATURES.items():
+        if kind in REGISTRY and head.startswith(signature) and b"\x00" in head[:32]:
+            return kind
     if head.startswith(b"%PDF") or (suffix == ".pdf" and b"%PDF-" in head[:_PDF_SIGNATURE_WINDOW]):
         return "pdf"
     guessed = _text_kind(head, suffix)

@@ -28,6 +28,7 @@ __all__ = [
 _NUMERIC = re.compile(r"^[\s$€£+\-]*[\d][\d\s.,:/%$()+\-]*$")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 _EMAIL = re.compile(r"@\w")
+_PLAIN_NUMBER = re.compile(r"^-?\d[\d,]*(?:\.\d+)?$")
 _HEADER_SCAN_ROWS = 30
 
 
@@ -75,6 +76,61 @@ def _is_label(cell: str) -> bool:
     return not (_NUMERIC.match(cell) or _DATE.match(cell) or _EMAIL.search(cell))
 
 
+def _mostly_labels(row: Sequence[str | None], below: Sequence[Sequence[str | None]]) -> bool:
+    """Say whether a row reads as a header: labels, give or take a few unnamed cells.
+
+    Portal headers carry a ``_``, ``#`` or number over a row-number column now and then.
+    One such cell, or up to one in four, is allowed when each is a short mark not
+    shaped like the values under it (a number over numbers is data).
+    """
+    cells = [(j, c) for j, c in enumerate(row) if c]
+    labels = sum(1 for _, c in cells if _is_label(c))
+    if labels == len(cells) or _labels_then_codes(cells, below):
+        return True
+    marks = len(cells) - labels
+    if labels < 2 or (marks > 1 and marks * 4 > len(cells)):
+        return False
+    for j, cell in cells:
+        if _is_label(cell):
+            continue
+        if len(cell) > 4:
+            return False
+        column = [v for r in below if j < len(r) and (v := r[j])]
+        numeric = sum(1 for v in column if _NUMERIC.match(v))
+        if _NUMERIC.match(cell) and column and numeric * 2 >= len(column):
+            return False
+    return True
+
+
+def _labels_then_codes(cells: list[tuple[int, str]], below: Sequence[Sequence[str | None]]) -> bool:
+    """Say whether a row is labels, then column codes (years, precinct numbers), then labels.
+
+    ``OFFICE, PARTY, CANDIDATE, 22401, 22402, ..., TOTAL`` heads a canvass; ``Country,
+    2010, 2011, 2012`` a wide statistical table. The codes follow two or more labels, are
+    three or more distinct integers of one length (four digits or more), and each is
+    larger than every number below it: a row of counts is not.
+    """
+    split = next((i for i, (_, c) in enumerate(cells) if not _is_label(c)), len(cells))
+    end = next((i for i in range(split, len(cells)) if _is_label(cells[i][1])), len(cells))
+    labels, codes = cells[:split], cells[split:end]
+    if len(labels) < 2 or len(codes) < 3 or not all(_is_label(c) for _, c in cells[end:]):
+        return False
+    texts = [c for _, c in codes]
+    if not all(c.isdigit() for c in texts) or len({len(c) for c in texts}) != 1:
+        return False
+    if len(texts[0]) < 4 or len(set(texts)) != len(texts):
+        return False
+    for j, code in codes:
+        column = [
+            float(v.replace(",", ""))
+            for r in below
+            if j < len(r) and (v := r[j]) and _PLAIN_NUMBER.match(v)
+        ]
+        if column and int(code) <= max(column):
+            return False
+    return True
+
+
 def _filled(row: Sequence[str | None]) -> int:
     return sum(1 for c in row if c)
 
@@ -107,7 +163,7 @@ def find_header(rows: Sequence[Sequence[str | None]]) -> HeaderGuess:
         )
     # Real headers repeat a label now and then ("Location" twice, "Address" per line);
     # a row where many cells repeat is data.
-    if not all(_is_label(c) for c in candidate) or len(set(candidate)) * 4 < len(candidate) * 3:
+    if not _mostly_labels(head[start], below) or len(set(candidate)) * 4 < len(candidate) * 3:
         return HeaderGuess(None, start)
     reappear = 0
     for j, cell in enumerate(head[start]):
@@ -143,7 +199,28 @@ def rows_to_frame(columns: Sequence[str], rows: Iterable[Sequence[str | None]]) 
             data[j].append(row[j] if j < n else None)
     return pl.DataFrame(
         {
-            name: pl.Series(name, col, dtype=pl.String)
+            valid_text(name): _series(valid_text(name), col)
             for name, col in zip(columns, data, strict=True)
         }
     )
+
+
+def valid_text(value: str) -> str:
+    """Return ``value`` with lone surrogates replaced by U+FFFD (JSON allows them).
+
+    Such a string cannot be encoded to UTF-8, so polars, the database and every
+    log line would refuse it; the rest of the value, and of its row, is kept.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def _series(name: str, values: list[str | None]) -> pl.Series:
+    try:
+        return pl.Series(name, values, dtype=pl.String)
+    except UnicodeEncodeError:  # a lone surrogate somewhere: replace it, keep the rest
+        clean = [valid_text(v) if isinstance(v, str) else v for v in values]
+        return pl.Series(name, clean, dtype=pl.String)

@@ -94,6 +94,7 @@ def _arcgis_site() -> ArcgisPortal:
     portal.add_service("Secret", secured=True)
     portal.publish("Secret", "Staff", PEOPLE)
     portal.add_service("Empty")
+    portal.age()  # an established directory: nothing edited lately, for the change feed
     return portal.start()
 
 

@@ -21,6 +21,10 @@ EXPORTS = [
 ]
 
 
+#: The views whose sessions the crawl opens (each is watched for what it offers).
+VIEWS = [e.removesuffix(".csv?:showVizHome=no") for e in EXPORTS]
+
+
 @pytest.fixture(scope="module")
 def run(scenario: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     polls: dict[str, Any] = scenario("tests.crawl.dashboards:tableau")["polls"]
@@ -30,7 +34,7 @@ def run(scenario: Callable[..., dict[str, Any]]) -> dict[str, Any]:
 def test_every_embedded_view_export_is_fetched(run: dict[str, Any]) -> None:
     first = run["first"]
     assert first["ok"] is True
-    assert first["seen"] == EXPORTS
+    assert sorted(first["seen"]) == sorted(EXPORTS + VIEWS)
     assert [f[0] for f in first["files"]] == EXPORTS
     assert first["errors"] == []
 
@@ -42,20 +46,21 @@ def test_provenance_is_the_tableau_kind_and_the_workbook(run: dict[str, Any]) ->
     }
 
 
-def test_tableau_pages_are_not_crawled_only_exports_and_the_profile_api(
+def test_tableau_pages_are_not_crawled_only_exports_sessions_and_the_profile_api(
     run: dict[str, Any],
 ) -> None:
     hits = run["first"]["hits"]
-    assert sorted(h for h in hits if not h.endswith("?:showVizHome=no")) == [
-        "/",
-        "/dashboards/CCW",
-        "/dashboards/Empty",
-        "/dashboards/Stops",
-        "/profile/api/workbook/CCW",
-        "/profile/api/workbook/Stops",  # 404: not on Tableau Public; not a failure
-        "/robots.txt",  # the portal's
-        "/robots.txt",  # the Tableau host's
-    ]
+    portal = ["/", "/dashboards/CCW", "/dashboards/Empty", "/dashboards/Stops"]
+    assert sorted(h for h in hits if h.startswith("/dashboards") or h == "/") == portal
+    assert hits.count("/robots.txt") == 2  # the portal's and the Tableau host's
+    others = [h for h in hits if h not in portal and h != "/robots.txt"]
+    session = ("/views/", "/t/Justice/views/", "POST /vizql/", "/profile/api/", "/workbooks/")
+    assert [h for h in others if not h.startswith(session)] == []
+    views = sorted(h for h in others if h.endswith("?:embed=y&:showVizHome=no"))
+    assert len(views) == len(VIEWS)  # one session per view and poll
+    bootstraps = [h for h in others if "/bootstrapSession/" in h]
+    assert len(bootstraps) == len(VIEWS)
+    assert "/profile/api/workbook/CCW" in others  # Tableau Public's list of sheets
 
 
 def test_repoll_is_conditional_and_nothing_is_rescanned(run: dict[str, Any]) -> None:
@@ -68,7 +73,7 @@ def test_repoll_is_conditional_and_nothing_is_rescanned(run: dict[str, Any]) -> 
 def test_a_withdrawn_view_is_no_longer_linked_by_a_complete_poll(run: dict[str, Any]) -> None:
     withdrawn = run["withdrawn"]
     assert withdrawn["ok"] is True  # so the daemon resolves what it had found in it
-    assert withdrawn["seen"] == [e for e in EXPORTS if "Applicants" not in e]
+    assert sorted(withdrawn["seen"]) == sorted(e for e in EXPORTS + VIEWS if "Applicants" not in e)
 
 
 def test_a_failing_profile_api_makes_the_poll_incomplete(run: dict[str, Any]) -> None:

@@ -8,15 +8,26 @@ their ``.csv`` exports with ETag/Last-Modified → 304, and Tableau Public's
 one of its resources: ``publish("CCW", "Applicants", csv_bytes, embed="object")``
 embeds the view on the workbook's page with the given embed code;
 ``withdraw("CCW", "Applicants")`` takes it off the page and its export answers 404.
+
+Behind each view, ``monitor.standin_tableau.VizqlStandin`` speaks the viz session
+(view page config, ``bootstrapSession``, commands, ``vudcsv``, crosstab, profile
+API, workbook downloads) in the shapes of recorded real responses. Options of
+``publish`` beyond the embed: ``full`` (``(columns, rows)`` of the full data;
+default: the export's own rows), ``flags`` (the session's permission flags),
+``workbook_download``, ``newer``, ``vudcsv``, ``fault`` (see ``StandinView``).
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from monitor.standin import Answer
+from monitor.standin_tableau import StandinView, VizqlStandin
 from tests.portals.base import CataloguePortal, json_answer
 
 if TYPE_CHECKING:
@@ -24,8 +35,11 @@ if TYPE_CHECKING:
 
 __all__ = ["EMBEDS", "TableauPortal"]
 
+#: A view's flags unless a test says otherwise: summary data only (Tableau's default).
+_SUMMARY_ONLY = {"allow_summary": True, "allow_view_underlying": False, "allow_export_data": False}
+
 #: Embed codes a view can be published with.
-EMBEDS = ("object", "v3", "iframe", "link", "script")
+EMBEDS = ("object", "v3", "iframe", "link", "script", "shared")
 
 
 class TableauPortal(CataloguePortal):
@@ -33,6 +47,7 @@ class TableauPortal(CataloguePortal):
 
     def __init__(self) -> None:
         super().__init__("Stand-in justice data portal")
+        self.vizql = VizqlStandin()
 
     @property
     def tableau_url(self) -> str:
@@ -55,7 +70,36 @@ class TableauPortal(CataloguePortal):
         """
         options.setdefault("embed", "object")
         super().publish(dataset, resource_name, body, media_type, **options)
+        columns, rows = options.get("full") or _rows_of(body)
+        self.vizql.publish(
+            StandinView(
+                workbook=dataset,
+                sheet=resource_name,
+                columns=list(columns),
+                rows=[list(r) for r in rows],
+                summary=body,
+                worksheets=tuple(options.get("worksheets", ())),
+                site=options.get("site"),
+                flags=dict(options.get("flags") or _SUMMARY_ONLY),
+                public=bool(options.get("public")),
+                workbook_download=bool(options.get("workbook_download")),
+                newer=bool(options.get("newer")),
+                vudcsv=bool(options.get("vudcsv", True)),
+                fault=options.get("fault"),
+                workbook_file=options.get("workbook_file"),
+            )
+        )
         return self.export_url(dataset, resource_name)
+
+    def withdraw(self, dataset: str, resource_name: str | None = None) -> None:
+        """Take a view (or a workbook's views) off the pages and the Tableau host."""
+        entry = self.datasets.get(dataset)
+        names = [resource_name] if resource_name else list(entry.resources) if entry else []
+        for name in names:
+            resource = entry.resources.get(name) if entry else None
+            site = resource.options.get("site") if resource else None
+            self.vizql.withdraw(dataset, name, site)
+        super().withdraw(dataset, resource_name)
 
     def view_url(self, workbook: str, sheet: str) -> str:
         """Return a view's URL on the Tableau host."""
@@ -81,6 +125,8 @@ class TableauPortal(CataloguePortal):
             return self._page(entry.title, embeds)
         if path.startswith("/profile/api/workbook/"):
             return self._profile(unquote(path.removeprefix("/profile/api/workbook/")))
+        if not path.endswith(".csv"):
+            return self.vizql.get(path + ("?" + urlencode(query) if query else ""))
         parts = [unquote(p) for p in path.split("/") if p]
         site = None
         if len(parts) > 2 and parts[0] == "t":
@@ -95,6 +141,13 @@ class TableauPortal(CataloguePortal):
         if export:
             return self.file(resource.key)
         return self._page(f"{workbook} / {resource.name}", "<div class='tab-viz'>viz</div>")
+
+    def route_post(self, path: str, body: bytes, content_type: str) -> Answer | None:
+        """Answer the viz session's POSTs (startSession, bootstrapSession, commands)."""
+        with self._state:
+            self.log.append((time.monotonic(), "POST " + path))
+            fault = self._fault(path)
+        return fault if fault is not None else self.vizql.post(path, body, content_type)
 
     def _index(self) -> str:
         links = "".join(
@@ -138,6 +191,9 @@ class TableauPortal(CataloguePortal):
                 f'<div id="viz"></div><script>new tableau.Viz(document.getElementById("viz"),'
                 f' "{view}", {{hideTabs: true}});</script>'
             )
+        if how == "shared":
+            shared = self.vizql.share(self.vizql.views[(site, workbook, resource.name)])
+            return f'<a href="{self.tableau_url}{shared[1:]}">{html.escape(resource.name)}</a>'
         return f'<a href="{view}?:showVizHome=no">{html.escape(resource.name)}</a>'
 
     def _profile(self, workbook: str) -> Answer | None:
@@ -163,3 +219,9 @@ class TableauPortal(CataloguePortal):
             f"<body><h1>{html.escape(title)}</h1>{content}</body></html>"
         )
         return Answer(body.encode(), "text/html; charset=utf-8")
+
+
+def _rows_of(body: bytes) -> tuple[list[str], list[list[object]]]:
+    """Return a CSV's header and rows (a view whose full data is its export)."""
+    table = list(csv.reader(io.StringIO(body.decode("utf-8", errors="replace"))))
+    return (table[0], [list(r) for r in table[1:]]) if table else ([], [])

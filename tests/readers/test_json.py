@@ -180,11 +180,15 @@ def test_rejects_malformed_json_with_its_position(tmp_path: Path, text: str, whe
         _read(path)
 
 
-def test_rejects_text_that_is_not_unicode(tmp_path: Path) -> None:
+def test_replaces_bytes_that_are_not_utf8_and_reads_the_row(tmp_path: Path) -> None:
+    # Issue 16: one bad byte (mixed encodings) costs one character, not the file.
     path = tmp_path / "bad.json"
-    path.write_bytes(b'{"name": "\xff\xfe\xfa"}')
-    with pytest.raises(CorruptFile, match=r"bad\.json: JSON is not valid utf-8 text"):
-        _read(path)
+    path.write_bytes(b'{"name": "Jos\xe9 \xff\xfe\xfa", "city": "Fresno"}')
+    [table] = _read(path)
+    assert table.frame.row(0, named=True) == {
+        "name": "Jos\ufffd \ufffd\ufffd\ufffd",
+        "city": "Fresno",
+    }
 
 
 def test_rejects_json_over_max_json_bytes(tmp_path: Path) -> None:

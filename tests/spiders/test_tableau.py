@@ -16,7 +16,7 @@ import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
 
-from monitor.crawl.items import API_REQUEST, SAME_DEPTH, DatasetItem
+from monitor.crawl.items import API_REQUEST, SAME_DEPTH, DatasetItem, ViewItem
 from spiders.tableau import TableauSpider
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "portals" / "tableau"
@@ -41,12 +41,25 @@ def _split(output: Any) -> tuple[list[DatasetItem], list[Request]]:
     results = list(output)
     items = [r for r in results if isinstance(r, DatasetItem)]
     requests = [r for r in results if isinstance(r, Request)]
-    assert len(items) + len(requests) == len(results)
+    views = [r for r in results if isinstance(r, ViewItem)]
+    assert len(items) + len(requests) + len(views) == len(results)
+    # Every view reported by its export is handed to the crawler for its viz session too.
+    exported = {
+        i["url"].removesuffix(".csv?:showVizHome=no") for i in items if "/views/" in i["url"]
+    }
+    assert {v["url"] for v in views} == exported
     return items, requests
 
 
 def _exports(items: list[DatasetItem]) -> list[tuple[str, str, str]]:
-    return [(i["url"], i["dataset"], i["title"]) for i in items if "/views/" in i["url"]]
+    return [(i["url"], i["dataset"], _sheet_title(i)) for i in items if "/views/" in i["url"]]
+
+
+def _sheet_title(item: DatasetItem) -> str:
+    """Return the sheet's part of an export's title (``Summary data of view <wb>/<sheet>``)."""
+    prefix = f"Summary data of view {item['dataset']}/"
+    assert item["title"].startswith(prefix)
+    return str(item["title"]).removeprefix(prefix)
 
 
 # -- embed codes -------------------------------------------------------------------------
@@ -83,7 +96,7 @@ def test_export_item_carries_workbook_sheet_and_the_embedding_page() -> None:
         "target": "justice",
         "portal": "tableau",
         "dataset": "CCWApplicants",
-        "title": "Applicants",
+        "title": "Summary data of view CCWApplicants/Applicants",
         "referer": SITE + "/dashboards/ccw",
     }
 
@@ -199,7 +212,7 @@ def test_profile_api_lists_every_visible_sheet_of_the_workbook() -> None:
     _split(spider.parse(_page("public_embed.html")))  # the embedded view is reported first
     items, requests = _split(spider.sheets(_api((PAGES / "workbook.json").read_bytes()), PUBLIC))
     assert requests == []
-    assert [(i["url"], i["dataset"], i["title"]) for i in items] == [
+    assert [(i["url"], i["dataset"], _sheet_title(i)) for i in items] == [
         (
             PUBLIC + "/views/CCWApplicants/ByCounty.csv?:showVizHome=no",
             "CCWApplicants",
@@ -234,5 +247,29 @@ def test_closing_logs_the_views_and_hosts(caplog: pytest.LogCaptureFixture) -> N
     _split(spider.parse(_page("links.html")))
     with caplog.at_level(logging.INFO):
         spider.closed("finished")
-    assert "6 Tableau view export(s) found" in caplog.text
+    assert "6 Tableau view(s) found" in caplog.text
     assert "analytics.example.gov, public.tableau.com" in caplog.text
+
+
+def test_a_relative_link_on_a_page_under_views_is_still_found() -> None:
+    # The link itself names no view; it takes "/views/Stops/" from the page's URL.
+    page = HtmlResponse(
+        url="https://tableau.example.gov/views/Stops/ByBeat",
+        body=b'<html><body><a href="ByRace">by race</a></body></html>',
+        encoding="utf-8",
+    )
+    items, _ = _split(_spider(allowed_domains=["example.gov"]).parse(page))
+    assert ("Stops", "ByRace") in [(d, t) for _, d, t in _exports(items)]
+
+
+def test_a_relative_shared_link_under_a_base_href_is_resolved() -> None:
+    page = HtmlResponse(
+        url=SITE + "/dashboards/ccw",
+        body=(
+            b'<html><head><base href="https://public.tableau.com/shared/">'
+            b'</head><body><a href="ABC123XYZ">dashboard</a></body></html>'
+        ),
+        encoding="utf-8",
+    )
+    _, requests = _split(_spider().parse(page))
+    assert PUBLIC + "/shared/ABC123XYZ" in [r.url for r in requests]

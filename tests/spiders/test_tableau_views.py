@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spiders.tableau_views import View, view_of
+from spiders.tableau_views import View, may_show_view, view_of
 
 PUBLIC = "https://public.tableau.com"
 
@@ -69,3 +69,32 @@ def test_export_is_the_view_csv_without_viz_home() -> None:
     view = View("https://bi.example.gov", "Open Justice", "Fire arms", "By County")
     assert view.url == "https://bi.example.gov/t/Open%20Justice/views/Fire%20arms/By%20County"
     assert view.export == view.url + ".csv?:showVizHome=no"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        PUBLIC + "/views/CCWApplicants/Applicants",
+        PUBLIC + "/app/profile/example.doj/viz/DeathsInCustody/Trends",
+        PUBLIC + "/profile/example.doj#!/vizhome/UseOfForce/Incidents",
+        "https://bi.example.gov/#/site/Police/views/Stops/ByBeat?:iid=1",
+        "https://TABLEAU.example.gov/VIEWS/Stops/ByBeat",
+        "https://tableau.example.gov/%76iews/Stops/ByBeat",  # "views", percent-encoded
+        PUBLIC + "/shared/ABC123XYZ",
+    ],
+)
+def test_the_cheap_test_never_turns_a_view_or_shared_link_away(url: str) -> None:
+    # The spiders skip the full parse of links that fail it, on every page, every poll.
+    assert may_show_view(url)
+
+
+def test_a_view_hidden_by_percent_encoding_is_still_a_view() -> None:
+    url = "https://tableau.example.gov/%76iews/Stops/ByBeat"
+    assert view_of(url) == View("https://tableau.example.gov", None, "Stops", "ByBeat")
+
+
+@pytest.mark.parametrize(
+    "link", ["/data/table_000001.csv", "https://data.example.gov/catalog/page/2/", "about.html"]
+)
+def test_ordinary_links_fail_the_cheap_test(link: str) -> None:
+    assert not may_show_view(link)
