@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spiders.arcgis_hub import best_download, feed_url
-from spiders.arcgis_rest import SECURED, SERVICE_TYPES, Layer, Place, error_of, layer_of, locate
-from spiders.catalogue import BUDGET_SHARE, CatalogueSpider, text
+from spiders.arcgis_layers import ArcgisLayers
+from spiders.arcgis_rest import SERVICE_TYPES, Place, locate
+from spiders.catalogue import BUDGET_SHARE, text
+from spiders.changes import moment
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -32,7 +34,7 @@ class _Unit:
     feed: str = ""
 
 
-class ArcgisSpider(CatalogueSpider):
+class ArcgisSpider(ArcgisLayers):
     """Walk ArcGIS REST services directories and ArcGIS Hub sites; report layer rows by page.
 
     A start URL is a services directory (``.../arcgis/rest/services``), a folder,
@@ -55,6 +57,11 @@ class ArcgisSpider(CatalogueSpider):
     request budget waits for the next poll. ArcGIS reports errors inside HTTP 200
     answers: a secured resource (token required) is skipped as not public; any
     other error makes the poll incomplete.
+
+    Change feed (from the second poll on): outside the walk's share, Hub datasets
+    whose ``modified`` and layers whose ``editingInfo.lastEditDate`` are at or
+    after the last poll's start are read first, ahead of the share (see
+    ``_changes``); the walk stays the full sweep.
     """
 
     name = "arcgis"
@@ -119,57 +126,6 @@ class ArcgisSpider(CatalogueSpider):
         self.api_failed(failure)
         yield from self._listed()
 
-    # -- the walk: services, layers, counts ----------------------------------------------
-
-    def layers(self, response: Response, place: Place, at: str) -> Iterator[scrapy.Request]:
-        """Count the rows of every queryable layer and table of a service."""
-        data = self._answer(response, at)
-        if data is None:
-            return
-        entries = [
-            e
-            for key in ("layers", "tables")
-            if isinstance(data.get(key), list)
-            for e in data[key]
-            if isinstance(e, dict)
-        ]
-        for entry in entries:
-            layer_id = entry.get("id")
-            if isinstance(layer_id, int):
-                yield from self._layer(entry, f"{place.url}/{layer_id}", place, at)
-
-    def layer(self, response: Response, place: Place, at: str) -> Iterator[scrapy.Request]:
-        """Count the rows of a layer given as a start URL."""
-        data = self._answer(response, at)
-        if data is not None:
-            yield from self._layer(data, place.url, place, at)
-
-    def count(self, response: Response, layer: Layer, at: str) -> Iterator[DatasetItem]:
-        """Report one item per page of the layer's rows."""
-        data = self._answer(response, at)
-        rows = data.get("count") if data is not None else None
-        if data is not None and not isinstance(rows, int):
-            self.unreadable(response.url, "the count query gave no count", at)
-        offsets = range(0, rows if isinstance(rows, int) else 0, layer.page)
-        if not self._fits(layer, len(offsets), at):
-            return
-        for offset in offsets:
-            last = min(offset + layer.page, rows or 0)
-            yield from self._page(layer, layer.page_url(offset), f"rows {offset + 1}–{last}")
-
-    def ids(self, response: Response, layer: Layer, at: str) -> Iterator[DatasetItem]:
-        """Report one item per range of object IDs (servers that do not page queries)."""
-        data = self._answer(response, at)
-        found = data.get("objectIds") if data is not None else None
-        ids = sorted(i for i in found or () if isinstance(i, int))
-        starts = range(0, len(ids), layer.page)
-        if not self._fits(layer, len(starts), at):
-            return
-        for start in starts:
-            chunk = ids[start : start + layer.page]
-            title = f"rows {start + 1}–{start + len(chunk)}"
-            yield from self._page(layer, layer.range_url(chunk[0], chunk[-1]), title)
-
     # -- internals -----------------------------------------------------------------------
 
     def _listing_request(self, url: str, callback: Any) -> scrapy.Request:
@@ -195,6 +151,7 @@ class ArcgisSpider(CatalogueSpider):
         self.walked = len(share)
         done = first + len(share)
         self.walk_to(done, total, None if done >= total else str(done))
+        yield from self._changes(units[:first] + units[first + len(share) :])
         for index, unit in enumerate(share, start=first):
             at = str(index)
             if unit.kind == "hub" and unit.hub is not None:
@@ -205,50 +162,49 @@ class ArcgisSpider(CatalogueSpider):
                 kwargs = {"place": unit.place, "at": at}
                 yield self.api(unit.place.url + suffix, callback, resume=at, cb_kwargs=kwargs)
 
-    def _layer(
-        self, data: dict[str, Any], url: str, place: Place, at: str
-    ) -> Iterator[scrapy.Request]:
-        service = place.path.rsplit("/", 2 if place.kind == "layer" else 1)[0]
-        layer, why = layer_of(data, url, service)
-        if layer is None:
-            self.logger.debug("target=%s layer %s skipped: %s", self.target, url, why)
-            return
-        callback, query = (
-            (self.count, layer.count_url) if layer.paged else (self.ids, layer.ids_url)
-        )
-        yield self.api(query, callback, resume=at, cb_kwargs={"layer": layer, "at": at})
+    def _changes(self, others: list[_Unit]) -> Iterator[scrapy.Request | DatasetItem]:
+        """Read first what changed since the last poll among the units outside the walk's share.
 
-    def _fits(self, layer: Layer, pages: int, at: str) -> bool:
-        """Say whether a layer's pages fit the request budget; if not, its service waits.
-
-        The service is walked again next poll (the walk resumes there), unless the
-        layer alone is over the budget: its pages are reported anyway, and some
-        will be dropped by the budget every poll until it is raised.
+        A Hub dataset changed when its feed entry's ``modified`` says so (the feed
+        is read whole every poll: no request). A service's layers say when they
+        were last edited (``editingInfo.lastEditDate``), which costs one request
+        per service: those are asked ahead of the walk, within half of what the
+        request budget has left, so the walk always keeps its share; the
+        services past that wait for the walk (logged).
         """
-        self.reserved += pages
-        full = self.spent()
-        self.reserved -= pages
-        if not full or self.max_requests is None:
-            return True
-        if pages >= self.max_requests * BUDGET_SHARE:
-            self.logger.warning(
-                "target=%s layer %s has %d pages of rows, more than one poll's request budget"
-                " (crawl.max_requests_per_poll=%d) can fetch; raise it to watch all of them",
-                self.target,
-                layer.url,
-                pages,
-                self.max_requests,
-            )
-            return True
-        self.resume_at(at)
-        self.logger.info(
-            "target=%s request budget: service %s is walked next poll", self.target, layer.service
+        since = self.since
+        if since is None:
+            return
+        # Read unless a listing failed (services may be missing); its layer requests may
+        # still fail (feed_broken) or be cut by the budget (feed_cut).
+        self.feed_read = not self.stuck
+        hubs = [
+            u
+            for u in others
+            if u.kind == "hub"
+            and u.hub is not None
+            and (when := moment(u.hub.get("modified"), end_of_day=True))
+            and when >= since
+        ]
+        yield from self.changed_first(
+            hubs, lambda u: self._hub(u.hub or {}, u.feed), hubs[0].feed if hubs else ""
         )
-        return False
-
-    def _page(self, layer: Layer, url: str, rows: str) -> Iterator[DatasetItem]:
-        title = f"{layer.name} {rows}"
-        yield from self.report(url, base=url, dataset=layer.service, title=title, referer=layer.url)
+        rest = [(u.kind, u.place) for u in others if u.kind != "hub" and u.place is not None]
+        allowance = len(rest)
+        if self.max_requests is not None:
+            planned = 1 + self.api_requests + len(self.reported) + self.reserved
+            allowance = max(0, int(self.max_requests * BUDGET_SHARE - planned) // 2)
+        for kind, place in rest[:allowance]:
+            suffix = "/layers?f=json" if kind == "service" else "?f=json"
+            yield self.feed_request(place.url + suffix, place)
+        if len(rest) > allowance:
+            self.feed_cut += len(rest) - allowance
+            self.logger.info(
+                "target=%s change feed: the edit dates of %d service(s) not read this poll"
+                " (request budget); the walk reads them in turn",
+                self.target,
+                len(rest) - allowance,
+            )
 
     def _hub(self, dataset: dict[str, Any], feed: str) -> Iterator[DatasetItem]:
         best = best_download(dataset, self.file_extensions)
@@ -258,30 +214,6 @@ class ArcgisSpider(CatalogueSpider):
             return
         referer = text(dataset.get("landingPage")) or feed
         yield from self.report(best[0], base=feed, dataset=title, title=best[1], referer=referer)
-
-    def _answer(self, response: Response, at: str | None) -> dict[str, Any] | None:
-        """Return an API answer's JSON object, or ``None`` after judging its error.
-
-        Any: JSON. A secured resource is skipped quietly; another error, or an
-        answer that is not a JSON object, makes the poll incomplete.
-        """
-        data = self.json_of(response, at)
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            self.unreadable(response.url, "the answer is not a JSON object", at)
-            return None
-        error = error_of(data)
-        if error is None:
-            return data
-        code, message = error
-        if code in SECURED:
-            self.logger.info(
-                "target=%s not public, skipped: %s (%s)", self.target, response.url, code
-            )
-        else:
-            self.unreadable(response.url, f"ArcGIS error {code}: {message}", at)
-        return None
 
 
 def _services(entries: list[Any]) -> list[str]:

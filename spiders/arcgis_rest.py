@@ -15,6 +15,7 @@ __all__ = [
     "error_of",
     "layer_of",
     "locate",
+    "object_ids",
 ]
 
 #: Service types whose layers hold rows (``ImageServer``, ``GPServer``... do not).
@@ -24,8 +25,9 @@ LAYER_TYPES = frozenset({"feature layer", "table"})
 #: Rows per page at most, even when a layer's ``maxRecordCount`` allows more: a page
 #: of polygons can be large, and pages are scanned one by one.
 MAX_PAGE = 2000
-#: ``maxRecordCount`` when a layer does not say (ArcGIS Server's default).
-DEFAULT_MAX_RECORDS = 1000
+#: Rows per page when a layer does not give its ``maxRecordCount``: ArcGIS Server 9.x
+#: and 10.0 layers do not say, and 9.x answers at most 500 rows a query.
+DEFAULT_MAX_RECORDS = 500
 #: In-body error codes of a secured resource: not public, so it cannot leak publicly.
 SECURED = frozenset({401, 403, 498, 499})
 
@@ -112,9 +114,12 @@ class Layer:
         params |= {"resultOffset": str(offset), "resultRecordCount": str(self.page), "f": "json"}
         return self._query(params)
 
-    def range_url(self, first: int, last: int) -> str:
-        """Return the query of the rows whose object IDs lie in ``first..last``."""
-        where = f"{self.oid}>={first} AND {self.oid}<={last}"
+    def range_url(self, first: int | str, last: int | str) -> str:
+        """Return the query of the rows whose object IDs lie in ``first..last``.
+
+        Text IDs (an ID field that is not a number) are quoted as SQL strings.
+        """
+        where = f"{self.oid}>={_literal(first)} AND {self.oid}<={_literal(last)}"
         return self._query({"where": where, "outFields": "*", "f": "json"})
 
     def _query(self, params: dict[str, str]) -> str:
@@ -176,3 +181,34 @@ def error_of(data: Any) -> tuple[int, str] | None:
     if isinstance(details, list) and details:
         message = f"{message} ({'; '.join(str(d) for d in details[:3])})"
     return (code if isinstance(code, int) else 0), message or "no message"
+
+
+def object_ids(values: Any) -> tuple[list[int] | list[str], int]:
+    """Return a ``returnIdsOnly`` answer's object IDs, sorted, and how many were unusable.
+
+    Any: the ``objectIds`` JSON list. Servers write IDs as integers, as floats
+    (``6.4579816E7``, ArcGIS Server 10.0) or, for an ID field that is not a
+    number, as strings; whole-number floats become integers. A list that mixes
+    numbers and text keeps the kind most of its IDs have.
+    """
+    numbers: list[int] = []
+    texts: list[str] = []
+    bad = 0
+    for value in values if isinstance(values, list) else ():
+        if isinstance(value, bool):
+            bad += 1
+        elif isinstance(value, int):
+            numbers.append(value)
+        elif isinstance(value, float) and value.is_integer():
+            numbers.append(int(value))
+        elif isinstance(value, str) and value:
+            texts.append(value)
+        else:
+            bad += 1
+    if len(texts) > len(numbers):
+        return sorted(set(texts)), bad + len(numbers)
+    return sorted(set(numbers)), bad + len(texts)
+
+
+def _literal(value: int | str) -> str:
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"

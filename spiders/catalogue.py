@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
 
 from monitor.crawl.items import API_REQUEST, DatasetItem
+from spiders.changes import moment
+from spiders.links import BadURL, absolute_url, skip_bad_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    import datetime as dt
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from scrapy.http import Response
     from twisted.python.failure import Failure
@@ -28,6 +31,8 @@ DEFAULT_MAX_DATASETS = 2000
 BUDGET_SHARE = 0.9
 #: Request meta key: the cursor the next poll resumes from when this API request fails.
 RESUME = "leakmon_resume"
+_T = TypeVar("_T")
+_E = TypeVar("_E")
 #: Query parameters whose value names a file format (``?format=csv``).
 FORMAT_PARAMS = frozenset({"format", "_format", "fmt", "filetype", "outputformat"})
 #: Media types and format names of data files, mapped to the extension that reads them.
@@ -69,7 +74,8 @@ class CatalogueSpider(scrapy.Spider):
     poll's walk stopped, ``None`` to start at the beginning), ``max_datasets``
     (datasets to walk in this poll) and ``max_requests`` (the poll's request
     budget: a walk stops early, at a dataset boundary, rather than report more
-    files than the budget can fetch; see ``spent``). When it closes, the crawler
+    files than the budget can fetch; see ``spent``) and ``changed_since`` (when
+    the last poll started, for a change feed). When it closes, the crawler
     reads:
 
     - ``next_cursor``: where the next poll starts; ``None`` once the walk is
@@ -99,9 +105,13 @@ class CatalogueSpider(scrapy.Spider):
         cursor: str | None = None,
         max_datasets: int = DEFAULT_MAX_DATASETS,
         max_requests: int | None = None,
+        changed_since: str | None = None,
         **kwargs: Any,  # Any: Scrapy passes spider arguments through untyped
     ) -> None:
         super().__init__(**kwargs)
+        # When the target's last poll started (ISO 8601, UTC): a catalogue with a change
+        # feed reads what changed since first, before its walk. None: no feed read.
+        self.changed_since = changed_since or None
         self.target = target
         self.start_urls = list(start_urls)
         self.allowed_domains = [d.lower().strip(".") for d in allowed_domains]
@@ -118,6 +128,15 @@ class CatalogueSpider(scrapy.Spider):
         self.stuck = False  # an API page failed: the walk resumes at the earliest such page
         self.reported: set[str] = set()
         self.offsite_files: set[str] = set()
+        # Resources found but not reported, by URL: (coverage state, why); read by the
+        # crawler when the spider closes, so the poll's coverage names them.
+        self.unchecked: dict[str, tuple[str, str]] = {}
+        # Changed entries the change feed left to the walk for the request budget.
+        self.feed_cut = 0
+        # Whether this poll's change feed was read (set by each spider), and whether any
+        # of its requests failed: see ``feed_through``.
+        self.feed_read = False
+        self.feed_broken = False
 
     # -- API requests --------------------------------------------------------------------
 
@@ -129,6 +148,8 @@ class CatalogueSpider(scrapy.Spider):
         resume: str | None,
         cb_kwargs: dict[str, Any] | None = None,
         handle: Iterable[int] = (),
+        meta: dict[str, Any] | None = None,
+        accept: str = "application/json",
     ) -> scrapy.Request:
         """Return a request for a catalogue API page.
 
@@ -139,19 +160,21 @@ class CatalogueSpider(scrapy.Spider):
             cb_kwargs: keyword arguments for the callback.
             handle: HTTP statuses the callback judges itself (a 404 that means
                 "no such endpoint, try another", not a failed poll).
+            meta: more request meta (``ROBOTS_FALLBACK``).
+            accept: the ``Accept`` header (HTML for a portal's own listing pages).
         """
         self.api_requests += 1
-        meta: dict[str, Any] = {API_REQUEST: True, RESUME: resume}
+        options: dict[str, Any] = {API_REQUEST: True, RESUME: resume, **(meta or {})}
         if handle:
-            meta["handle_httpstatus_list"] = list(handle)
+            options["handle_httpstatus_list"] = list(handle)
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.api_failed,
             cb_kwargs=cb_kwargs or {},
-            meta=meta,
+            meta=options,
             dont_filter=True,
-            headers={"Accept": "application/json"},
+            headers={"Accept": accept},
         )
 
     def api_failed(self, failure: Failure) -> None:
@@ -169,10 +192,85 @@ class CatalogueSpider(scrapy.Spider):
     def json_of(self, response: Response, resume: str | None) -> Any:
         """Return the answer's JSON, or ``None`` after noting that it was none (Any: JSON)."""
         try:
-            return json.loads(response.body)
+            # utf-8-sig: catalogues served from Windows servers often start with a BOM.
+            return json.loads(response.body.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as exc:
             self.unreadable(response.url, f"the answer is not JSON ({exc})", resume)
             return None
+
+    def join(self, base: str, href: str) -> str | None:
+        """Return a link made absolute, or ``None`` (counted and logged) when it is no URL."""
+        try:
+            return absolute_url(base, href)
+        except BadURL as exc:
+            skip_bad_url(self, href, exc)
+            return None
+
+    def isolated(self, produce: Iterator[_T], what: str) -> Iterator[_T]:
+        """Pass on what one catalogue entry produces; an entry that breaks is skipped.
+
+        A catalogue is data its portal controls: one dataset with a value of an
+        unexpected shape (a number where text was, a lone surrogate, a malformed
+        URL) ends that dataset's processing, is counted and logged, and the rest of
+        the page, the catalogue and the poll go on; the cursor still advances.
+        """
+        try:
+            yield from produce
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            skip_bad_url(self, what, BadURL(f"entry skipped ({type(exc).__name__}: {exc})"))
+
+    # -- change feeds ----------------------------------------------------------------------
+
+    @property
+    def since(self) -> dt.datetime | None:
+        """Return when the last poll started (less the crawler's slack), or ``None``: no feed."""
+        return moment(self.changed_since)
+
+    @property
+    def feed_through(self) -> bool:
+        """Say whether the change feed was read (the crawler then moves its time on).
+
+        True with no feed to read (the first poll) or a feed that answered; False when
+        it was not read (the catalogue failed) or failed in part: the crawler then
+        keeps asking from the same time, so what this poll's feed missed is read first
+        by the next one rather than left to the walk alone. A feed cut by the request
+        budget counts as read: newest first, the next feed would only read the same
+        entries again, so what it left is the walk's (logged, ``feed_cut``).
+        """
+        if self.since is None:
+            return True
+        return self.feed_read and not self.feed_broken
+
+    def changed_first(
+        self, changed: Sequence[_E], read: Callable[[_E], Iterator[_T]], where: str
+    ) -> Iterator[_T]:
+        """Report what a change feed found changed, ahead of the walk, until the budget is spent.
+
+        Every portal's feed ends here (CKAN, Socrata, DCAT, ArcGIS): the entries are
+        read in the feed's order, each isolated (a broken one is counted and
+        skipped), and the feed stops where the request budget would start dropping
+        files; what it leaves is read by the walk, which stays the full sweep, so
+        the budget drops no file. ``feed_cut`` then says so for the poll's log.
+        """
+        if changed:
+            self.logger.info(
+                "target=%s change feed: %d entr%s changed since %s, read first",
+                self.target,
+                len(changed),
+                "y" if len(changed) == 1 else "ies",
+                self.changed_since,
+            )
+        for done, entry in enumerate(changed):
+            if self.spent():
+                self.feed_cut += len(changed) - done
+                self.logger.info(
+                    "target=%s change feed: %d changed entr%s left to the walk (request budget)",
+                    self.target,
+                    len(changed) - done,
+                    "y" if len(changed) - done == 1 else "ies",
+                )
+                return
+            yield from self.isolated(read(entry), where)
 
     def unreadable(self, url: str, why: str, resume: str | None) -> None:
         """Note an API answer that could not be used: the poll is incomplete and resumes here."""
@@ -215,11 +313,17 @@ class CatalogueSpider(scrapy.Spider):
         """Yield an item for a file URL (relative to ``base``), once per poll, on allowed hosts."""
         if not isinstance(url, str) or not url.strip():
             return
-        absolute = urldefrag(urljoin(base, url.strip()))[0]
+        try:
+            absolute = absolute_url(base, url)
+        except BadURL as exc:
+            skip_bad_url(self, url, exc)
+            self.not_checked(ascii(url.strip()[:300]), "error", str(exc))
+            return
         if urlsplit(absolute).scheme not in ("http", "https") or absolute in self.reported:
             return
         if not self.allowed(absolute):
             self.offsite_files.add(absolute)
+            self.not_checked(absolute, "permission", "on a host outside allowed_domains")
             return
         self.reported.add(absolute)
         yield DatasetItem(
@@ -230,6 +334,15 @@ class CatalogueSpider(scrapy.Spider):
             title=title or PurePosixPath(urlsplit(absolute).path).name or None,
             referer=referer,
         )
+
+    def not_checked(self, url: str, state: str, why: str) -> None:
+        """Note a resource found but not reported: ``state`` is the coverage reason.
+
+        ``robots``, ``budget``, ``error``, ``unsupported`` or ``permission``; the
+        poll's coverage counts it and ``leakmon status`` shows ``why``.
+        """
+        if url not in self.reported:
+            self.unchecked[url] = (state, why)
 
     def allowed(self, url: str) -> bool:
         """Say whether a URL is on the allowed domains (any domain when none is given)."""
@@ -270,5 +383,7 @@ def position(cursor: str | None) -> int:
 def text(value: object) -> str | None:
     """Return a JSON value as a stripped string, or ``None`` when it is empty or not text."""
     if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value).strip() or None
+        # JSON may carry lone surrogates ("\ud83d"); they would fail every later encode.
+        clean = str(value).encode("utf-8", "replace").decode("utf-8")
+        return clean.strip() or None
     return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
+from monitor.crawl.items import ROBOTS_FALLBACK
 from spiders.catalogue import CatalogueSpider, text
 
 if TYPE_CHECKING:
@@ -12,6 +15,7 @@ if TYPE_CHECKING:
 
     import scrapy
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
     from monitor.crawl.items import DatasetItem
 
@@ -21,8 +25,17 @@ __all__ = ["CkanSpider"]
 PAGE_ROWS = 1000
 #: Oldest first, so datasets created during a walk land after it, not inside it.
 SORT = "metadata_created asc, id asc"
+#: The change feed: most recently modified first.
+CHANGES_SORT = "metadata_modified desc, id asc"
 #: Path segments that start a CKAN page rather than its root (``/dataset/x``, ``/api/3``).
 _NOT_ROOT = ("api", "dataset", "organization", "group")
+#: "1,234 datasets found" on CKAN's /dataset page (package/search.html).
+_FOUND = re.compile(r"([\d,.\s]+?)\s+datasets?\s+found", re.IGNORECASE)
+#: Why the API was not read when robots.txt disallows it (``leakmon status`` shows it).
+_ROBOTS_WHY = (
+    "robots.txt disallows the Action API; the datasets were read from the portal's"
+    " /dataset pages instead, which do not list DataStore dumps (robots: ignore reads them)"
+)
 
 
 class CkanSpider(CatalogueSpider):
@@ -52,7 +65,56 @@ class CkanSpider(CatalogueSpider):
                 self.start_urls[0],
             )
         if self.start_urls:
-            yield self.search(portal_root(self.start_urls[0]), _offset(self.cursor))
+            root = portal_root(self.start_urls[0])
+            if self.changed_since:
+                yield self.changes(root, self.changed_since)  # the walk follows its answer
+            else:
+                yield self.search(root, _offset(self.cursor))
+
+    def changes(self, root: str, since: str) -> scrapy.Request:
+        """Return the change feed: datasets modified since the last poll, newest first.
+
+        Read before the walk (whose first page is asked for once the feed has
+        answered), so a file published a minute ago in a catalogue of 50,000
+        datasets is fetched at the start of the poll; the walk goes on as a full
+        sweep for servers whose modification times lie.
+        """
+        stamp = _solr_time(since)
+        query = urlencode(
+            {
+                "fq": f"metadata_modified:[{stamp} TO *]",
+                "sort": CHANGES_SORT,
+                "rows": PAGE_ROWS,
+                "start": 0,
+            }
+        )
+        request = self.api(
+            f"{root}api/3/action/package_search?{query}",
+            self.parse_changes,
+            resume=self.cursor,
+            cb_kwargs={"root": root, "changes": True},
+            meta={ROBOTS_FALLBACK: True},
+        )
+        return request
+
+    def parse_changes(
+        self, response: Response, root: str, changes: bool = True
+    ) -> Iterator[DatasetItem | scrapy.Request]:
+        """Report the resources of the datasets modified since the last poll."""
+        result = self._result(response, self.cursor)
+        packages = result.get("results") if result is not None else None
+        if not isinstance(packages, list):
+            if result is not None:
+                self.unreadable(response.url, "no results in the change feed", self.cursor)
+            yield self.search(root, _offset(self.cursor))
+            return
+        self.feed_read = True
+        yield from self.changed_first(
+            [p for p in packages if isinstance(p, dict)],
+            lambda package: self._package(package, root, _offset(self.cursor)),
+            f"dataset {root}",
+        )
+        yield self.search(root, _offset(self.cursor))
 
     def search(self, root: str, start: int) -> scrapy.Request:
         """Return the package_search request for datasets from ``start``."""
@@ -62,7 +124,118 @@ class CkanSpider(CatalogueSpider):
             self.parse_search,
             resume=_cursor(start),
             cb_kwargs={"root": root, "start": start},
+            meta={ROBOTS_FALLBACK: True},
         )
+
+    def api_failed(self, failure: Failure) -> list[scrapy.Request]:  # type: ignore[override]
+        """Read the /dataset pages when robots.txt disallows the API; else as any API page."""
+        request = getattr(failure, "request", None)
+        if request is not None and request.cb_kwargs.get("changes"):
+            # A change feed that failed (the crawler counts it, unless robots.txt refused
+            # it) still leaves the walk to do; its own first request may fall back.
+            robots = "robots.txt" in failure.getErrorMessage()
+            self.feed_read = robots  # robots.txt: the feed cannot be read, now or later
+            if not robots:
+                super().api_failed(failure)
+            return [self.search(request.cb_kwargs["root"], _offset(self.cursor))]
+        if (
+            request is None
+            or not request.meta.get(ROBOTS_FALLBACK)
+            or "robots.txt" not in failure.getErrorMessage()
+        ):
+            super().api_failed(failure)
+            return []
+        root = request.cb_kwargs["root"]
+        self.not_checked(f"{root}api/3/action/package_search", "robots", _ROBOTS_WHY)
+        self.logger.warning(
+            "target=%s: robots.txt disallows %s; reading the /dataset pages instead",
+            self.target,
+            request.url,
+        )
+        return [self.listing(root, *_page(self.cursor))]
+
+    # -- the /dataset pages, when robots.txt disallows the API ------------------------------
+
+    def listing(self, root: str, page: int, skip: int = 0) -> scrapy.Request:
+        """Return the request for one page of the portal's dataset list (``/dataset/``).
+
+        ``skip``: datasets at the top of the page that the last poll walked already.
+        """
+        return self.api(
+            f"{root}dataset/?{urlencode({'page': page})}",
+            self.parse_listing,
+            resume=_page_cursor(page, skip),
+            cb_kwargs={"root": root, "page": page, "skip": skip},
+            accept="text/html,application/xhtml+xml",
+        )
+
+    def parse_listing(
+        self, response: Response, root: str, page: int, skip: int = 0
+    ) -> Iterator[scrapy.Request]:
+        """Read each dataset page a listing page links, then the next listing page."""
+        names: list[str] = []
+        for href in response.css(
+            "h3.dataset-heading a::attr(href), li.dataset-item a::attr(href)"
+        ).getall():
+            link = self.join(response.url, href)
+            name = _dataset_name(link, root) if link else None
+            if name and name not in names:
+                names.append(name)
+        found = _FOUND.search(" ".join(response.css("h1::text, h2::text").getall()))
+        total = int(re.sub(r"\D", "", found.group(1)) or 0) if found else None
+        per_page = max(len(names), 1)
+        done = (page - 1) * per_page + min(skip, len(names))
+        walked = min(skip, len(names))
+        for name in names[walked:]:
+            if not self.room() or self.spent():
+                break
+            self.walked += 1
+            walked += 1
+            self.reserved += 1  # at least one file, so the budget check counts it already
+            yield self.api(
+                f"{root}dataset/{quote(name)}",
+                self.parse_dataset_page,
+                resume=_page_cursor(page, skip),
+                cb_kwargs={"name": name},
+                accept="text/html,application/xhtml+xml",
+            )
+        done += walked - min(skip, len(names))
+        more = any(
+            parse_qs(urlsplit(link).query).get("page") == [str(page + 1)]
+            for h in response.css(".pagination a::attr(href)").getall()
+            if (link := self.join(response.url, h))
+        )
+        whole_page = walked == len(names)
+        after = (
+            (_page_cursor(page + 1) if whole_page else _page_cursor(page, walked))
+            if (more or not whole_page)
+            else None
+        )
+        self.walk_to(done, total if total is not None else done, after)
+        if whole_page and names and more and self.room() and not self.spent():
+            yield self.listing(root, page + 1)
+
+    def parse_dataset_page(self, response: Response, name: str) -> Iterator[DatasetItem]:
+        """Report each resource a dataset page links (``li.resource-item``)."""
+        self.reserved = max(0, self.reserved - 1)
+        title = text(" ".join(response.css("h1::text").getall())) or name
+        for item in response.css("li.resource-item"):
+            heading = item.css("a.heading::attr(href)").get()
+            label = text(item.css("a.heading::attr(title)").get())
+            page = self.join(response.url, heading) if heading else None
+            for href in item.css("a::attr(href)").getall():
+                url = self.join(response.url, href)
+                if not url or not href.strip() or href.strip().startswith("#") or url == page:
+                    continue
+                if "/resource/" in url and "/download" not in url and _dataset_name(url, ""):
+                    continue  # the resource's own page, or its edit page, not its file
+                yield from self.report(
+                    url,
+                    base=response.url,
+                    dataset=name,
+                    title=f"{title}: {label}" if label else title,
+                    referer=response.url,
+                )
 
     def parse_search(
         self, response: Response, root: str, start: int
@@ -83,7 +256,7 @@ class CkanSpider(CatalogueSpider):
             self.walked += 1
             done += 1
             if isinstance(package, dict):
-                yield from self._package(package, root, start)
+                yield from self.isolated(self._package(package, root, start), root)
         through = not packages or done >= count
         self.walk_to(done, count, None if through else _cursor(done))
         if not through and done - start == len(packages) and self.room() and not self.spent():
@@ -171,8 +344,50 @@ def portal_root(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def _solr_time(iso: str) -> str:
+    """Return an ISO 8601 time as Solr's UTC form (``2024-01-02T03:04:05Z``)."""
+    when = dt.datetime.fromisoformat(iso)
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _offset(cursor: str | None) -> int:
     return int(cursor) if cursor and cursor.isdigit() else 0
+
+
+def _page(cursor: str | None) -> tuple[int, int]:
+    """Return the /dataset page, and the datasets to skip on it, of a ``page:<n>[:<skip>]`` cursor.
+
+    An API cursor (an offset), or none, starts at page 1.
+    """
+    if not cursor or not cursor.startswith("page:"):
+        return 1, 0
+    parts = cursor.split(":")[1:3]
+    if not all(p.isdigit() for p in parts):
+        return 1, 0
+    return max(int(parts[0]), 1), int(parts[1]) if len(parts) > 1 else 0
+
+
+def _page_cursor(page: int, skip: int = 0) -> str | None:
+    if skip:
+        return f"page:{page}:{skip}"
+    return f"page:{page}" if page > 1 else None
+
+
+def _dataset_name(url: str, root: str) -> str | None:
+    """Return the dataset a ``<root>dataset/<name>`` URL names (``None`` for other pages)."""
+    path = urlsplit(url).path
+    marker = urlsplit(root).path + "dataset/" if root else None
+    if marker is None:
+        _, sep, rest = path.partition("/dataset/")
+        if not sep:
+            return None
+    elif path.startswith(marker):
+        rest = path[len(marker) :]
+    else:
+        return None
+    name = rest.split("/", 1)[0]
+    return name if name and "?" not in name else None
 
 
 def _cursor(offset: int) -> str | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from scrapy.http import HtmlResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -16,15 +17,21 @@ if TYPE_CHECKING:
 
 __all__ = ["DetectSpider"]
 
-#: Marks of an embedded Tableau dashboard in a page.
+#: Marks of an embedded Tableau dashboard in an HTML page: the embed code's placeholder,
+#: the v3 web component, the JavaScript APIs. A link to a view (``/views/``, even on
+#: public.tableau.com) is not one: such a page is ``html``, whose crawl finds its views.
 TABLEAU_MARKS = (
     "tableauplaceholder",
     "<tableau-viz",
-    "tableau.com/views/",
-    "/views/",
     "tableau_v8.js",
-    "tableau.embed",
+    "tableau-2.min.js",
+    "tableau.embedding",
 )
+#: Media types of a page whose text may carry embed code (never a JSON or CSV body).
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Distribution titles of an ArcGIS Hub site's DCAT-US feed (a link to an ArcGIS service
+#: alone is not one: plain catalogues list services too).
+_HUB_MARKS = ("arcgis hub dataset",)
 #: The kinds in the order a tie is settled: a page that embeds dashboards is watched
 #: for its dashboards first; an API answer beats a guess from the page.
 PRIORITY = ("tableau", "ckan", "socrata", "arcgis", "dcat", "html")
@@ -38,9 +45,59 @@ def _root(url: str) -> str:
 def _json(response: Response) -> Any:
     """Return the body as JSON, or None (Any: it is whatever the server sent)."""
     try:
-        return json.loads(response.body)
+        return json.loads(response.body.decode("utf-8-sig"))  # a BOM is no reason to refuse
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def _bases(url: str) -> list[str]:
+    """Return where a portal's APIs may live: the host's root, and the start URL's path.
+
+    CKAN mounted under a path (``https://data.gov.au/data/``) answers its Action
+    API there, not at the root; so does a ``data.json`` published under a folder.
+    """
+    root = _root(url)
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    for i, segment in enumerate(segments):
+        if segment in ("api", "dataset", "organization", "group") or "." in segment:
+            segments = segments[:i]
+            break
+    out = [root]
+    if segments:
+        out.append(root + "/" + "/".join(segments))
+    return out
+
+
+def _dcat_entries(data: Any) -> list[Any] | None:
+    """Return a DCAT-US catalogue's datasets: 1.1's ``dataset`` list or 1.0's bare list.
+
+    Any: JSON. A bare list counts only when its entries look like DCAT-US datasets.
+    """
+    if isinstance(data, dict):
+        datasets = data.get("dataset")
+        return datasets if isinstance(datasets, list) else None
+    if isinstance(data, list) and data and all(isinstance(e, dict) for e in data):
+        keys = ("identifier", "accessLevel", "distribution", "accessURL", "keyword")
+        if all("title" in e and any(k in e for k in keys) for e in data[:20]):
+            return data
+    return None
+
+
+def _is_hub(datasets: list[Any], probe: str) -> bool:
+    """Say whether a DCAT feed is an ArcGIS Hub site's (Any: JSON datasets)."""
+    host = urlsplit(probe).netloc
+    for entry in datasets[:50]:
+        for dist in entry.get("distribution") or () if isinstance(entry, dict) else ():
+            if not isinstance(dist, dict):
+                continue
+            labels = f"{dist.get('title', '')} {dist.get('format', '')}".lower()
+            if any(mark in labels for mark in _HUB_MARKS):
+                return True
+            access = str(dist.get("accessURL") or "")
+            if urlsplit(access).netloc == host and "/api/download/v1/items/" in access:
+                return True
+    return False
 
 
 class DetectSpider(scrapy.Spider):
@@ -75,26 +132,32 @@ class DetectSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """Request the start pages and each kind's well-known endpoint."""
-        roots: list[str] = []
+        probes: list[tuple[str, str]] = []
         for url in self.start_urls:
             yield scrapy.Request(url, callback=self.page, errback=self.ignore, dont_filter=True)
-            if _root(url) not in roots:
-                roots.append(_root(url))
-        for root in roots:
-            probes = {
-                "ckan": f"{root}/api/3/action/status_show",
-                "socrata": f"{root}/api/catalog/v1?domains={urlsplit(root).hostname}&limit=1",
-                "arcgis": f"{root}/arcgis/rest/services?f=json",
-                "dcat": f"{root}/data.json",
-            }
-            for kind, url in probes.items():
-                yield scrapy.Request(
-                    url,
-                    callback=self.api,
-                    errback=self.ignore,
-                    cb_kwargs={"kind": kind},
-                    dont_filter=True,
-                )
+            root, *paths = _bases(url)
+            for base in (root, *paths):
+                probes += [
+                    ("ckan", f"{base}/api/3/action/status_show"),
+                    ("dcat", f"{base}/data.json"),
+                ]
+            probes += [
+                ("socrata", f"{root}/api/catalog/v1?domains={urlsplit(root).hostname}&limit=1"),
+                ("arcgis", f"{root}/arcgis/rest/services?f=json"),
+                ("hub", f"{root}/api/feed/dcat-us/1.1.json"),
+            ]
+        seen: set[str] = set()
+        for kind, url in probes:
+            if url in seen:
+                continue
+            seen.add(url)
+            yield scrapy.Request(
+                url,
+                callback=self.api,
+                errback=self.ignore,
+                cb_kwargs={"kind": kind},
+                dont_filter=True,
+            )
 
     def page(self, response: Response) -> None:
         """Look at a start page: a URL or body with a portal's shape."""
@@ -103,8 +166,10 @@ class DetectSpider(scrapy.Spider):
             self.evidence.setdefault("arcgis", f"start URL is an ArcGIS REST URL: {response.url}")
         if url.endswith("data.json"):
             self.api(response, "dcat")
-        text = response.text.lower() if hasattr(response, "text") else ""
-        marks = [m for m in TABLEAU_MARKS[:5] if m in text]
+        media = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+        is_html = isinstance(response, HtmlResponse) or media.decode("latin-1") in _HTML_TYPES
+        text = response.text.lower() if is_html and hasattr(response, "text") else ""
+        marks = [m for m in TABLEAU_MARKS if m in text]
         if marks or ("/views/" in url and "tableau" in url):
             self.evidence.setdefault(
                 "tableau", f"page embeds Tableau ({', '.join(marks) or 'URL'})"
@@ -115,6 +180,20 @@ class DetectSpider(scrapy.Spider):
     def api(self, response: Response, kind: str) -> None:
         """Accept an endpoint's answer as evidence only when it has the kind's shape."""
         data = _json(response)
+        if kind in ("dcat", "hub"):
+            datasets = _dcat_entries(data)
+            if datasets is None:
+                return
+            if kind == "hub" or _is_hub(datasets, response.url):
+                self.evidence["arcgis"] = (
+                    f"ArcGIS Hub site: its DCAT-US feed lists {len(datasets)} dataset(s)"
+                )
+            else:
+                version = "1.0" if isinstance(data, list) else "1.1"
+                self.evidence["dcat"] = (
+                    f"DCAT-US {version} catalogue with {len(datasets)} dataset(s)"
+                )
+            return
         if not isinstance(data, dict):
             return
         if kind == "ckan" and data.get("success") is True and isinstance(data.get("result"), dict):
@@ -130,8 +209,6 @@ class DetectSpider(scrapy.Spider):
             and "currentVersion" in data
         ):
             self.evidence["arcgis"] = f"ArcGIS REST services directory {data.get('currentVersion')}"
-        elif kind == "dcat" and isinstance(data.get("dataset"), list):
-            self.evidence["dcat"] = f"DCAT catalogue with {len(data['dataset'])} dataset(s)"
 
     def ignore(self, failure: Failure) -> None:
         """A probe that fails (404, refused, robots.txt) is simply not evidence."""

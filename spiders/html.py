@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urldefrag, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
 from scrapy import signals
@@ -13,6 +13,8 @@ from spiders.links import (
     DEFAULT_EXTENSIONS,
     DOWNLOAD_SEGMENTS,
     FORMAT_PARAMS,
+    BadURL,
+    absolute_url,
     attachment_name,
     file_name,
     is_asset,
@@ -20,7 +22,10 @@ from spiders.links import (
     is_page,
     linked_url,
     on_domains,
+    page_base,
     page_title,
+    skip_bad_url,
+    usable_page,
     wanted_link,
 )
 from spiders.pagination import is_pagination
@@ -32,6 +37,8 @@ from spiders.sitemaps import (
     robots_sitemaps,
     scope_of,
 )
+from spiders.tableau_embeds import EmbeddedViews
+from spiders.tableau_views import view_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator
@@ -41,8 +48,11 @@ if TYPE_CHECKING:
 
 __all__ = ["HtmlSpider"]
 
+#: The elements whose links a page gives, and the attribute each must have.
+_LINK_ATTRIBUTE = {"a": "href", "area": "href", "iframe": "src", "frame": "src", "link": "href"}
 
-class HtmlSpider(scrapy.Spider):
+
+class HtmlSpider(EmbeddedViews, scrapy.Spider):
     """Crawl a portal's HTML pages within its domains and report every data file linked.
 
     A link is a data file when its path ends with one of ``file_extensions``, when
@@ -61,6 +71,11 @@ class HtmlSpider(scrapy.Spider):
     directory. A link to another page of the same listing (``rel=next``, "Next",
     "›", ``?page=3``, ``/page/3/``) is followed without counting as a hop, so a
     long catalogue is read to its end within the request budget.
+
+    Tableau views embedded or linked on any page are recognised (``EmbeddedViews``):
+    each view's summary export is reported as a file, and the view itself as a
+    ``ViewItem`` whose viz session the crawler opens; a start URL that is a view
+    is watched as one.
 
     Args:
         target: the configured target's name, copied into every item.
@@ -93,6 +108,7 @@ class HtmlSpider(scrapy.Spider):
         self._scopes = [scope_of(u) for u in self.start_urls]
         self._declared: dict[str, list[str]] = {}  # host -> sitemaps robots.txt declares
         self._sitemaps: set[str] = set()
+        self.init_views()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HtmlSpider:
@@ -101,22 +117,31 @@ class HtmlSpider(scrapy.Spider):
         crawler.signals.connect(spider.robots_received, signal=signals.response_received)
         return spider
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        """Request each start URL as a page, or as a sitemap when it is named like one."""
+    async def start(self) -> AsyncIterator[Any]:
+        """Request each start URL as a page, or as a sitemap; watch a start URL that is a view.
+
+        Yields requests and, for views, items (Any: Scrapy takes both from ``start``).
+        """
         for url in self.start_urls:
-            if is_sitemap_url(url):
+            view = view_of(url)
+            if view is not None:
+                for out in self.view(view, referer=None):
+                    yield out
+            elif is_sitemap_url(url):
                 self._sitemaps.add(url)
                 yield self._sitemap_request(url)
             else:
                 yield scrapy.Request(url, callback=self.parse, errback=self.failed)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[DatasetItem | scrapy.Request]:
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Report the data files a page links to and follow its other links.
 
         ``kwargs`` (Any: Scrapy's callback keywords) may hold ``via``, the link
         that led here, so a followed link that is a file keeps its page's context.
         """
         via: dict[str, str | None] = kwargs.get("via") or {}
+        if hasattr(response, "text"):
+            response = usable_page(response)
         if not is_page(response):
             if is_data(response):
                 yield from self._report(
@@ -128,6 +153,7 @@ class HtmlSpider(scrapy.Spider):
             return
         if not hasattr(response, "css"):
             return
+        yield from self.views_on(response)
         yield from self._declared_sitemaps(response)
         dataset = page_title(response)
         for url, text, pager in self._links(response):
@@ -154,15 +180,23 @@ class HtmlSpider(scrapy.Spider):
         if urlsplit(response.url).path != "/robots.txt" or not 200 <= response.status < 300:
             return
         host = (urlsplit(response.url).hostname or "").lower()
-        self._declared.setdefault(host, []).extend(robots_sitemaps(response.body, response.url))
+        bad: list[str] = []
+        self._declared.setdefault(host, []).extend(
+            robots_sitemaps(response.body, response.url, bad)
+        )
+        for reason in bad:
+            skip_bad_url(self, response.url, BadURL(f"robots.txt Sitemap: {reason}"))
 
     def sitemap(self, response: Response) -> Iterator[DatasetItem | scrapy.Request]:
         """Report the files a sitemap lists, follow its pages and the sitemaps it indexes."""
+        bad: list[str] = []
         try:
-            index, urls = read_sitemap(response)
+            index, urls = read_sitemap(response, bad)
         except SitemapError as exc:
             self.failures.append(f"sitemap {response.url}: {exc}")
             return
+        for reason in bad:
+            skip_bad_url(self, response.url, BadURL(f"sitemap entry {reason}"))
         for url in urls:
             if not (self._allowed(url) and in_scope(url, self._scopes)):
                 continue
@@ -187,7 +221,8 @@ class HtmlSpider(scrapy.Spider):
         self.logger.debug("target=%s page failed: %s", self.target, failure.getErrorMessage())
 
     def closed(self, reason: str) -> None:
-        """Say how many file links were skipped for pointing off the allowed domains."""
+        """Say how many views were found and how many file links pointed off the domains."""
+        self.views_closed()
         if self.offsite_files:
             self.logger.info(
                 "target=%s: %d file link(s) on other domains were not followed;"
@@ -200,21 +235,30 @@ class HtmlSpider(scrapy.Spider):
 
     def _links(self, response: Response) -> Iterator[tuple[str, str | None, bool]]:
         """Yield (absolute URL without fragment, link text, is a pager) per http(s) link."""
-        for node in response.css("a[href], area[href], iframe[src], frame[src], link[href]"):
-            if node.xpath("name()").get() == "link" and not wanted_link(node.attrib):
+        base = page_base(response)  # once per page: a portal's index may list 100,000 files
+        # The parsed tree's elements, in page order, without a Selector per link.
+        for element in response.selector.root.iter(*_LINK_ATTRIBUTE):
+            attrib = element.attrib
+            if _LINK_ATTRIBUTE[element.tag] not in attrib:
                 continue
-            href = (node.attrib.get("href") or node.attrib.get("src") or "").strip()
+            if element.tag == "link" and not wanted_link(attrib):
+                continue
+            href = (attrib.get("href") or attrib.get("src") or "").strip()
             if not href or href.startswith("#"):
                 continue
-            url = urldefrag(response.urljoin(href))[0]
-            if urlsplit(url).scheme not in ("http", "https"):
+            try:
+                url = absolute_url(base, href)
+            except BadURL as exc:
+                skip_bad_url(self, href, exc)
                 continue
-            text = " ".join(" ".join(node.css("::text").getall()).split())
-            label = text or node.attrib.get("aria-label") or node.attrib.get("title") or ""
-            pager = is_pagination(url, response.url, rel=node.attrib.get("rel", ""), label=label)
+            if urlsplit(url).scheme not in ("http", "https") or self.is_view_link(url):
+                continue
+            text = " ".join(" ".join(element.itertext()).split())
+            label = text or attrib.get("aria-label") or attrib.get("title") or ""
+            pager = is_pagination(url, response.url, rel=attrib.get("rel", ""), label=label)
             yield (
                 url,
-                text or node.attrib.get("title") or node.attrib.get("alt") or file_name(url),
+                text or attrib.get("title") or attrib.get("alt") or file_name(url),
                 pager,
             )
 
@@ -223,7 +267,11 @@ class HtmlSpider(scrapy.Spider):
         host = (urlsplit(response.url).hostname or "").lower()
         declared = self._declared.pop(host, [])
         hrefs = response.css('link[rel~="sitemap"]::attr(href)').getall()
-        declared += [urldefrag(response.urljoin(h.strip()))[0] for h in hrefs if h.strip()]
+        for href in (h for h in hrefs if h.strip()):
+            try:
+                declared.append(absolute_url(page_base(response), href))
+            except BadURL as exc:
+                skip_bad_url(self, href, exc)
         for url in declared:
             if url not in self._sitemaps and self._allowed(url):
                 self._sitemaps.add(url)
@@ -253,7 +301,9 @@ class HtmlSpider(scrapy.Spider):
         return any(seg in DOWNLOAD_SEGMENTS for seg in path.split("/"))
 
     def _allowed(self, url: str) -> bool:
-        return on_domains(url, self.allowed_domains)
+        # Pages and files are followed on the configured domains only: the Tableau
+        # hosts allowed for views are not crawled.
+        return on_domains(url, self.configured_domains)
 
     def _report(
         self, url: str, *, title: str | None, dataset: str | None, referer: str | None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from spiders.links import BadURL, absolute_url
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -38,18 +40,28 @@ def is_sitemap_url(url: str) -> bool:
     return "sitemap" in name and name.endswith((".xml", ".xml.gz"))
 
 
-def robots_sitemaps(body: bytes, url: str) -> list[str]:
-    """Return the sitemaps a robots.txt declares on its ``Sitemap:`` lines, absolute."""
+def robots_sitemaps(body: bytes, url: str, bad: list[str] | None = None) -> list[str]:
+    """Return the sitemaps a robots.txt declares on its ``Sitemap:`` lines, absolute.
+
+    A line that is no usable URL is skipped, its reason added to ``bad``.
+    """
     out: list[str] = []
-    for found in sitemap_urls_from_robots(body, base_url=url):
-        absolute = urldefrag(found)[0]
+    for found in sitemap_urls_from_robots(body, base_url=None):
+        try:
+            absolute = absolute_url(url, found)
+        except BadURL as exc:
+            if bad is not None:
+                bad.append(f"{found[:200]!a}: {exc}")
+            continue
         if urlsplit(absolute).scheme in ("http", "https") and absolute not in out:
             out.append(absolute)
     return out
 
 
-def read_sitemap(response: Response) -> tuple[bool, list[str]]:
+def read_sitemap(response: Response, bad: list[str] | None = None) -> tuple[bool, list[str]]:
     """Return (is an index of sitemaps, the absolute URLs it lists) for a sitemap answer.
+
+    An entry that is no usable URL is skipped, its reason added to ``bad``.
 
     Raises:
         SitemapError: the body is not a sitemap or sitemap index, or inflates too far.
@@ -67,7 +79,11 @@ def read_sitemap(response: Response) -> tuple[bool, list[str]]:
         for entry in sitemap:
             loc = str(entry.get("loc") or "").strip()
             if loc:
-                urls.append(urldefrag(urljoin(response.url, loc))[0])
+                try:
+                    urls.append(absolute_url(response.url, loc))
+                except BadURL as exc:
+                    if bad is not None:
+                        bad.append(f"{loc[:200]!a}: {exc}")
             if len(urls) >= MAX_ENTRIES:
                 break
     except (SyntaxError, StopIteration) as exc:  # lxml's XMLSyntaxError is a SyntaxError

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from spiders.catalogue import CatalogueSpider, position, text
+from spiders.changes import moment
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import AsyncIterator, Iterator
 
     import scrapy
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
     from monitor.crawl.items import DatasetItem
 
@@ -26,6 +29,13 @@ WINDOW = 10_000
 FXF = re.compile(r"\b([a-z0-9]{4}-[a-z0-9]{4})\b")
 #: Answers that mean "this catalogue endpoint is not here": try the next one.
 ABSENT = (400, 404)
+#: The change feed: the domain's assets, most recently updated first (the Discovery
+#: API's ``order`` takes an attribute and, after a space, ``ASC`` or ``DESC``).
+CHANGES_ORDER = "updatedAt DESC"
+#: Assets asked for per change-feed page: a poll's changes are usually few.
+CHANGES_PAGE = 100
+#: Where a Discovery API result says when it last changed: metadata or data.
+UPDATED = ("updatedAt", "data_updated_at", "metadata_updated_at")
 
 
 class SocrataSpider(CatalogueSpider):
@@ -33,19 +43,21 @@ class SocrataSpider(CatalogueSpider):
 
     The start URL is the domain's root (``https://data.cityofchicago.org/``).
     The spider pages through the domain's Discovery API,
-    ``/api/catalog/v1?domains=<host>&only=dataset&limit=<n>&offset=<m>`` (up to
+    ``/api/catalog/v1?domains=<host>&limit=<n>&offset=<m>`` (every asset type; up to
     1000 per page, until ``resultSetSize``; the API pages only the first 10,000
     by offset, so a larger domain's poll is reported incomplete), at most
     ``max_datasets`` datasets per poll, and reports
-    ``/api/views/<id>/rows.csv?accessType=DOWNLOAD`` for each. Where that API
+    ``/api/views/<id>/rows.csv?accessType=DOWNLOAD`` for each dataset and filtered
+    view, ``/api/geospatial/<id>?method=export&format=GeoJSON`` for each map, and
+    ``/download/<id>/<mime type>`` for each file (an asset with a blob). Where that API
     is absent (400 or 404), it falls back, best effort, to the older
     ``/api/views.json?limit=&page=`` listing (only plain tables; no total is
     known), then to the domain's DCAT ``/data.json`` (ids taken from each
     dataset's ``identifier`` or ``landingPage``). Provenance: ``dataset`` is
     the dataset id (``abcd-1234``), the title is its name, and the referer is
     its permalink (``/d/<id>``). One domain per target: only the first start
-    URL is walked. Maps, stories, charts, filtered views and attached files
-    are not fetched.
+    URL is walked. Stories, charts, measures, forms, data lenses and links to
+    data elsewhere hold no data of their own and are not fetched.
     """
 
     name = "socrata"
@@ -69,8 +81,97 @@ class SocrataSpider(CatalogueSpider):
             yield self.views(root, offset)
         elif mode == "datajson":
             yield self.datajson(root)
+        elif self.since is not None:
+            yield self.changes(root, 0)  # the walk's first page follows the feed's answer
         else:
             yield self.catalogue(root, offset)
+
+    # -- the change feed -----------------------------------------------------------------
+
+    def changes(self, root: str, offset: int) -> scrapy.Request:
+        """Return a change-feed page: the domain's assets, most recently updated first.
+
+        Read before the walk, so an asset updated since the last poll is fetched at
+        the start of this one, wherever it sits in the catalogue; the walk goes on
+        after it as the full sweep, for assets whose times lie.
+        """
+        host = urlsplit(root).hostname or ""
+        limit = max(1, min(CHANGES_PAGE, self.window - offset))
+        query = urlencode(
+            {"domains": host, "order": CHANGES_ORDER, "limit": limit, "offset": offset}
+        )
+        return self.api(
+            f"{root}api/catalog/v1?{query}",
+            self.parse_changes,
+            resume=self.cursor,
+            cb_kwargs={"root": root, "offset": offset, "changes": True},
+            handle=ABSENT,
+        )
+
+    def parse_changes(
+        self, response: Response, root: str, offset: int, changes: bool = True
+    ) -> Iterator[DatasetItem | scrapy.Request]:
+        """Report the assets updated since the last poll, then go on to the walk.
+
+        Results come newest first, so the feed reads on only while a whole page is
+        newer than the last poll. An answer of another shape, or none (400/404: no
+        Discovery API, or one that refuses the order), leaves it all to the walk,
+        whose own first page finds the fallback catalogue if need be.
+        """
+        walk = self.catalogue(root, position(self.cursor))
+        if response.status in ABSENT:  # no feed this domain can give: nothing is missed
+            self.feed_read = True
+            self.logger.info(
+                "target=%s change feed: the Discovery API answered %d; left to the walk",
+                self.target,
+                response.status,
+            )
+            yield walk
+            return
+        data = self.json_of(response, self.cursor)
+        results = data.get("results") if isinstance(data, dict) else None
+        total = data.get("resultSetSize") if isinstance(data, dict) else None
+        if not isinstance(results, list) or not isinstance(total, int):
+            if data is not None:
+                self.unreadable(response.url, "no results in the change feed", self.cursor)
+            self.feed_broken = True
+            yield walk
+            return
+        since = self.since
+        changed = [
+            r
+            for r in results
+            if isinstance(r, dict)
+            and isinstance(r.get("resource"), dict)
+            and since is not None
+            and (when := _updated(r["resource"])) is not None
+            and when >= since
+        ]
+        yield from self.changed_first(
+            changed,
+            lambda r: self._asset(root, r["resource"], text(r.get("permalink"))),
+            root,
+        )
+        after = offset + len(results)
+        if (
+            changed
+            and len(changed) == len(results)
+            and after < min(total, self.window)
+            and not self.spent()
+        ):
+            yield self.changes(root, after)  # the whole page was new: read on
+            return
+        self.feed_read = True
+        yield walk
+
+    def api_failed(self, failure: Failure) -> list[scrapy.Request]:  # type: ignore[override]
+        """A failed change-feed page leaves the walk to do; other pages fail as any API page."""
+        super().api_failed(failure)
+        request = getattr(failure, "request", None)
+        if request is not None and request.cb_kwargs.get("changes"):
+            self.feed_broken = True
+            return [self.catalogue(request.cb_kwargs["root"], position(self.cursor))]
+        return []
 
     # -- the Discovery API ---------------------------------------------------------------
 
@@ -78,7 +179,9 @@ class SocrataSpider(CatalogueSpider):
         """Return the Discovery API request for datasets from ``offset``."""
         limit = max(1, min(PAGE, self.room(), self.window - offset))
         host = urlsplit(root).hostname or ""
-        query = urlencode({"domains": host, "only": "dataset", "limit": limit, "offset": offset})
+        # Every asset type: maps (often most of a catalogue), files and filtered views carry
+        # data too; _asset() decides what each one offers.
+        query = urlencode({"domains": host, "limit": limit, "offset": offset})
         return self.api(
             f"{root}api/catalog/v1?{query}",
             self.parse_catalogue,
@@ -111,10 +214,8 @@ class SocrataSpider(CatalogueSpider):
             self.walked += 1
             done += 1
             if isinstance(result, dict) and isinstance(result.get("resource"), dict):
-                resource = result["resource"]
-                if resource.get("type", "dataset") == "dataset":
-                    link = text(result.get("permalink"))
-                    yield from self._export(root, resource.get("id"), resource.get("name"), link)
+                link = text(result.get("permalink"))
+                yield from self.isolated(self._asset(root, result["resource"], link), root)
         through = not results or done >= total or done >= self.window
         if through and done >= self.window and total > self.window:
             self.unreadable(
@@ -157,7 +258,9 @@ class SocrataSpider(CatalogueSpider):
         self.walked += len(taken)
         for view in taken:
             if isinstance(view, dict) and _is_table(view):
-                yield from self._export(root, view.get("id"), view.get("name"), None)
+                yield from self.isolated(
+                    self._export(root, view.get("id"), view.get("name"), None), root
+                )
         done = offset + len(taken)
         through = len(views) < limit or not taken
         self.walk_to(done, done, None if through else _cursor("views", done))
@@ -202,13 +305,55 @@ class SocrataSpider(CatalogueSpider):
                 found = FXF.search(where)
                 if found:
                     link = text(dataset.get("landingPage"))
-                    yield from self._export(root, found.group(1), dataset.get("title"), link)
+                    yield from self.isolated(
+                        self._export(root, found.group(1), dataset.get("title"), link), root
+                    )
         self.walk_to(done, len(datasets), None if done >= len(datasets) else f"datajson:{done}")
 
     def _datajson_cursor(self) -> str | None:
         return self.cursor if (self.cursor or "").startswith("datajson:") else None
 
     # -- files -----------------------------------------------------------------------------
+
+    def _asset(
+        self, root: str, resource: dict[str, Any], permalink: str | None
+    ) -> Iterator[DatasetItem]:
+        """Report what one Discovery API asset offers to download, by its type.
+
+        A dataset or a filtered view: its CSV export. A map (a geospatial
+        dataset): its GeoJSON export. A file (or any asset with a blob): the file.
+        Links to data elsewhere, stories, charts, measures, forms and data lenses
+        hold no data of their own on the portal and are not resources here.
+        """
+        kind = str(resource.get("type") or "dataset").lower()
+        fxf = text(resource.get("id"))
+        name = resource.get("name")
+        blob = text(resource.get("blob_mime_type"))
+        if fxf is None or not FXF.fullmatch(fxf):
+            return
+        if kind in ("file", "blob") or blob:
+            mime = quote(blob or "application/octet-stream", safe="")
+            yield from self._file(root, f"{root}download/{fxf}/{mime}", fxf, name, permalink)
+        elif kind in ("dataset", "filter"):
+            yield from self._export(root, fxf, name, permalink)
+        elif kind == "map":
+            url = f"{root}api/geospatial/{fxf}?method=export&format=GeoJSON"
+            yield from self._file(root, url, fxf, name, permalink)
+        else:
+            self.logger.debug(
+                "target=%s asset %s (%s) holds no data of its own", self.target, fxf, kind
+            )
+
+    def _file(
+        self, root: str, url: str, fxf: str, name: object, permalink: str | None
+    ) -> Iterator[DatasetItem]:
+        yield from self.report(
+            url,
+            base=root,
+            dataset=fxf,
+            title=text(name) or fxf,
+            referer=permalink or f"{root}d/{fxf}",
+        )
 
     def _export(
         self, root: str, ident: object, name: object, permalink: str | None
@@ -223,6 +368,12 @@ class SocrataSpider(CatalogueSpider):
             title=text(name) or fxf,
             referer=permalink or f"{root}d/{fxf}",
         )
+
+
+def _updated(resource: dict[str, Any]) -> dt.datetime | None:
+    """Return when a Discovery API asset last changed (its metadata or its data), or ``None``."""
+    times = [t for key in UPDATED if (t := moment(resource.get(key))) is not None]
+    return max(times, default=None)
 
 
 def _root(url: str) -> str:

@@ -23,7 +23,7 @@ from monitor.metrics import Metrics
 
 if TYPE_CHECKING:
     from monitor.config import Settings
-    from monitor.models import FetchedFile
+    from monitor.models import Coverage, FetchedFile, ViewExposure
 
 __all__ = ["Discovered", "Discovery", "detect_kind", "discover"]
 
@@ -57,6 +57,9 @@ class _NoHooks:
     def validators(self, url: str) -> Validators:
         return Validators()
 
+    def room(self) -> None:
+        return None  # nothing is scanned while detecting a portal's kind
+
     def on_file(self, fetched: FetchedFile) -> None:
         fetched.path.unlink(missing_ok=True)
 
@@ -67,6 +70,12 @@ class _NoHooks:
         """Nothing to note."""
 
     def on_fetch_error(self, target: str, url: str, error: str) -> None:
+        """Nothing to note."""
+
+    def on_exposure(self, exposure: ViewExposure) -> None:
+        """Nothing to note."""
+
+    def on_coverage(self, coverage: Coverage) -> None:
         """Nothing to note."""
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from monitor.crawl.items import API_REQUEST
+from monitor.crawl.items import API_REQUEST, ROBOTS_FALLBACK
 from monitor.crawl.outcomes import describe, is_page_request
 from monitor.crawl.poll import state_of
 
@@ -129,7 +129,14 @@ class PollGuard:
         self._waiting.pop(_first_url(request), None)
         start = _is_start(request)
         if isinstance(exception, IgnoreRequest) and not start:
+            if "robots.txt" in str(exception):
+                # Not a failure, but not silent: the files that page links stay unknown.
+                self.state.resource(
+                    request.url, "robots", "robots.txt disallows this page; its links are not read"
+                )
             return
+        if request.meta.get(ROBOTS_FALLBACK) and "robots.txt" in str(exception):
+            return  # the spider reads the portal another way and reports what it could not
         self.state.page_failed(request.url, describe(exception), start, _kind(request))
 
 

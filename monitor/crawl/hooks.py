@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from monitor.models import FetchedFile
+    from twisted.internet.defer import Deferred
+
+    from monitor.models import Coverage, FetchedFile, ViewExposure
 
 __all__ = ["Hooks", "Validators"]
 
@@ -24,11 +26,15 @@ class Validators:
         etag: the ``ETag`` the server sent with that body.
         last_modified: the ``Last-Modified`` the server sent with that body.
         sha256: the body's hex digest.
+        hold: why the file must not be downloaded in this poll: its last body could
+            not be checked completely and its retry (with backoff) is not due yet.
+            The file still counts as linked; its open findings stay open.
     """
 
     etag: str | None = None
     last_modified: str | None = None
     sha256: str | None = None
+    hold: str | None = None
 
 
 class Hooks(Protocol):
@@ -41,6 +47,14 @@ class Hooks(Protocol):
 
     def validators(self, url: str) -> Validators:
         """Return what is stored for ``url`` (all ``None`` for a URL never fetched)."""
+        ...
+
+    def room(self) -> Deferred[None] | None:
+        """Return None when a file download may start now, else a Deferred fired when it may.
+
+        Back-pressure: the daemon's scan backlog (files downloaded and not yet
+        scanned) is bounded, and file downloads wait while it is full.
+        """
         ...
 
     def on_file(self, fetched: FetchedFile) -> None:
@@ -62,6 +76,18 @@ class Hooks(Protocol):
         ``DownloadConnectionRefusedError: ...``. Robots.txt refusals and the
         poll's own request budget are not fetch errors and are only logged.
         """
+        ...
+
+    def on_exposure(self, exposure: ViewExposure) -> None:
+        """Note what a Tableau view offers visitors, as its viz session showed this poll.
+
+        Called once per view and poll whose session opened; the view's URL is in
+        the poll's ``seen`` too, so a view that is no longer embedded is gone.
+        """
+        ...
+
+    def on_coverage(self, coverage: Coverage) -> None:
+        """Take what a poll checked and what it could not (called just before ``on_poll_done``)."""
         ...
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:

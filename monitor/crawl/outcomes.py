@@ -25,6 +25,7 @@ __all__ = [
     "BUDGET_EXHAUSTED",
     "DOWNLOAD_ERRORS",
     "FETCH_META",
+    "NEW_FILE_META",
     "REFUSED",
     "describe",
     "is_page",
@@ -35,6 +36,9 @@ __all__ = [
 
 #: Request meta key marking the fetch step's own downloads of data files.
 FETCH_META = "leakmon_fetch"
+#: Request meta key marking a data file the daemon has no validators for: never fetched
+#: (or never fetched whole). It goes ahead of the files carried over (``RequestBudget``).
+NEW_FILE_META = "leakmon_new_file"
 
 #: The ``IgnoreRequest`` message of a request dropped by the poll's request budget.
 BUDGET_EXHAUSTED = "leakmon: the poll's request budget is exhausted"

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from monitor.crawl.hooks import Hooks, Validators
     from monitor.crawl.seam import ClusterSeam, TakenJob
     from monitor.metrics import Metrics
-    from monitor.models import FetchedFile
+    from monitor.models import Coverage, FetchedFile, ViewExposure
 
 __all__ = ["DownloadService"]
 
@@ -89,6 +89,9 @@ class _JobHooks:
     def validators(self, url: str) -> Validators:
         return self._hooks.validators(url)
 
+    def room(self) -> defer.Deferred[None] | None:
+        return self._hooks.room()
+
     def on_file(self, fetched: FetchedFile) -> None:
         # Noted before the daemon has the file: it may finish with it at once.
         self.handed = True
@@ -104,6 +107,12 @@ class _JobHooks:
 
     def on_fetch_error(self, target: str, url: str, error: str) -> None:
         self._hooks.on_fetch_error(target, url, error)
+
+    def on_exposure(self, exposure: ViewExposure) -> None:
+        self._hooks.on_exposure(exposure)
+
+    def on_coverage(self, coverage: Coverage) -> None:
+        self._hooks.on_coverage(coverage)
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:
         self._hooks.on_poll_done(target, seen, ok)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -12,10 +13,17 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
 
 from monitor.crawl.claims import ClaimedSchedule
+from monitor.crawl.heap import release_poll
 from monitor.crawl.poll import PollState, attach
 from monitor.crawl.remote import DownloadService
-from monitor.crawl.settings import SPIDER_MODULES, allowed_domains, scrapy_settings
+from monitor.crawl.settings import (
+    SPIDER_MODULES,
+    allowed_domains,
+    per_host_concurrency,
+    scrapy_settings,
+)
 from monitor.errors import ConfigError
+from monitor.models import utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     from monitor.crawl.hooks import Hooks
     from monitor.crawl.seam import ClusterSeam
     from monitor.metrics import Metrics
+    from monitor.models import Coverage
 
 __all__ = ["Clock", "CrawlService", "poll_once"]
 
@@ -34,8 +43,10 @@ logger = logging.getLogger(__name__)
 
 #: Never start a target's next poll sooner than this after its last one ended.
 _MIN_GAP = 1.0
-#: File bodies downloading at once per poll, at most (each may hold max_bytes of memory).
-_MAX_PARALLEL_FILES = 4
+#: A change feed asks for what changed since a little before the last poll started:
+#: portals truncate times to the second (or the day) and clocks differ, and a dataset
+#: read twice costs a conditional GET where one missed costs a leak.
+_CHANGE_SLACK = dt.timedelta(minutes=5)
 #: ``kind: auto`` (the default): detect the portal kind before the first poll.
 AUTO = "auto"
 
@@ -123,6 +134,11 @@ class CrawlService:
         self._pending: dict[str, _DelayedCall] = {}
         self._active: dict[str, tuple[PollState, defer.Deferred[bool]]] = {}
         self._cursors: dict[str, str | None] = {}
+        self._short_since: dict[str, dt.datetime] = {}
+        # When each target's last poll started: its change feed asks for what changed since.
+        self._polled_at: dict[str, dt.datetime] = {}
+        # Files each target's last poll could not fetch for the budget: fetched first next time.
+        self._carry: dict[str, list[dict[str, str | None]]] = {}
         self._started = False
         self._stopping = False
 
@@ -137,6 +153,19 @@ class CrawlService:
             return
         self._started = True
         logger.info("crawler started: %d target(s)", len(self._targets))
+        for target in self._targets.values():
+            after = target.coverage_alert_after or self._settings.crawl.coverage_alert_after
+            self._metrics.coverage_alert_after.labels(target.name).set(after)
+            short = self._short_since.get(target.name)  # from the store, across a restart
+            self._metrics.coverage_incomplete_since.labels(target.name).set(
+                short.timestamp() if short else 0
+            )
+            if target.robots == "ignore" and self._settings.crawl.obey_robots_txt:
+                logger.warning(
+                    "target=%s robots: ignore: its robots.txt is not read (rules and"
+                    " Crawl-Delay); only for a portal whose operator allows it",
+                    target.name,
+                )
         if self._cluster is not None:
             self._start_cluster(self._cluster)
             return
@@ -154,7 +183,10 @@ class CrawlService:
             # Enough to keep the scan workers busy and a few downloads on the wire; more
             # would take jobs other replicas could start on sooner.
             max_inflight=self._settings.scan_workers
-            + min(self._settings.crawl.concurrent_requests, _MAX_PARALLEL_FILES),
+            + min(
+                self._settings.crawl.concurrent_requests,
+                self._settings.crawl.concurrent_requests_per_host,
+            ),
             clock=self._reactor(),
         )
         self._claimed.start()
@@ -167,6 +199,24 @@ class CrawlService:
     def cursor(self, name: str) -> str | None:
         """Return where a target's next catalogue walk starts."""
         return self._cursors.get(name)
+
+    def carry(self, name: str) -> list[dict[str, str | None]]:
+        """Return the files a target's last poll could not fetch for its budget (to store)."""
+        return list(self._carry.get(name, []))
+
+    def resume_carry(self, name: str, entries: list[dict[str, str | None]]) -> None:
+        """Carry the files a poll before a restart could not fetch into the next poll."""
+        if name in self._targets and entries and self._cluster is None:
+            self._carry.setdefault(name, list(entries))
+
+    def resume_coverage(
+        self, name: str, since: dt.datetime | None, polled_at: dt.datetime | None = None
+    ) -> None:
+        """Carry a target's "coverage short since" and last poll time across a restart."""
+        if since is not None:
+            self._short_since[name] = since
+        if polled_at is not None:
+            self._polled_at.setdefault(name, polled_at)
 
     def file_done(self, url: str) -> None:
         """Say that the daemon has finished with a file it was handed (any thread).
@@ -231,9 +281,12 @@ class CrawlService:
             budget=crawl.max_requests_per_poll,
             max_bytes=crawl.download_max_mb * 1024 * 1024,
             file_extensions=tuple(e.lower() for e in crawl.file_extensions),
-            parallel_files=min(crawl.concurrent_requests, _MAX_PARALLEL_FILES),
+            # Bodies stream to disk (monitor.crawl.streaming), so file downloads may use
+            # every request slot of the poll; Scrapy keeps each host to its own limit.
+            parallel_files=max(crawl.concurrent_requests, per_host_concurrency(crawl, target)),
             cursor=self._cursors.get(name),
             offload=self._cluster.offer if self._cluster is not None else None,
+            carry_in=self._carry.pop(name, []),
         )
         crawler = Crawler(self._spider(kind), scrapy_settings(crawl, target))
         attach(crawler, state)
@@ -247,10 +300,18 @@ class CrawlService:
             cursor=state.cursor,
             max_datasets=crawl.max_datasets_per_poll,
             max_requests=crawl.max_requests_per_poll,
+            changed_since=(
+                (since - _CHANGE_SLACK).isoformat()
+                if (since := self._polled_at.get(name))
+                else None
+            ),
         )
-        d: defer.Deferred[bool] = crawled.addCallbacks(
-            lambda _: True, self._crawl_failed, errbackArgs=(state,)
-        ).addCallback(self._finish, state, started)
+        began_at = utcnow()
+        d: defer.Deferred[bool] = (
+            crawled.addCallbacks(lambda _: True, self._crawl_failed, errbackArgs=(state,))
+            .addCallback(self._fed, name, crawler, began_at)
+            .addCallback(self._finish, state, started)
+        )
         self._active[name] = (state, d)
 
         def forget(result: bool | Failure) -> bool | Failure:
@@ -318,6 +379,25 @@ class CrawlService:
         )
         return False
 
+    def _fed(self, ok: bool, name: str, crawler: Crawler, began_at: dt.datetime) -> bool:
+        """Move the target's change-feed time to this poll's start, if its feed was read.
+
+        A catalogue spider says whether its feed was read (``feed_through``: it answered
+        and no part of it failed); if not, the next poll's feed asks from the same
+        earlier time, so what this one missed is still read first. Spiders without a
+        feed (plain sites) always move it.
+        """
+        spider = getattr(crawler, "spider", None)
+        if ok and getattr(spider, "feed_through", True) is True:
+            self._polled_at[name] = began_at
+        else:
+            logger.info(
+                "target=%s change feed not read: the next poll asks from %s again",
+                name,
+                self._polled_at[name].isoformat() if name in self._polled_at else "the start",
+            )
+        return ok
+
     def _finish(self, _: bool, state: PollState, started: float) -> bool:
         elapsed = time.monotonic() - started
         ok = state.incomplete() is None
@@ -325,13 +405,37 @@ class CrawlService:
         if state.problem() is None:  # a healthy poll, though maybe of part of a catalogue
             self._metrics.last_poll.labels(state.target).set(time.time())
         self._cursors[state.target] = state.next_cursor
+        carry = state.carry_out()
+        if carry and state.offload is None:  # cluster mode: the frontier has its own order
+            self._carry[state.target] = carry
         if state.progress is not None:
             kind = self._targets[state.target].kind
             self._metrics.catalogue_walked.labels(state.target, kind).set(state.progress[0])
             self._metrics.catalogue_size.labels(state.target, kind).set(state.progress[1])
+        coverage = state.coverage(self._short_since.get(state.target))
+        self._coverage(coverage)
         logger.info("target=%s %s", state.target, state.summary(elapsed))
-        self._hooks.on_poll_done(state.target, set(state.seen), ok)
+        self._hooks.on_coverage(coverage)
+        seen = state.release()
+        files = len(seen)
+        self._hooks.on_poll_done(state.target, seen, ok)
+        # Freed in the next reactor turn, once this Deferred chain has let go of the crawler.
+        self._reactor().callLater(0, release_poll, files)
         return ok
+
+    def _coverage(self, coverage: Coverage) -> None:
+        target = coverage.target
+        if coverage.incomplete_since is None:
+            self._short_since.pop(target, None)
+        else:
+            self._short_since[target] = coverage.incomplete_since
+        since = coverage.incomplete_since
+        self._metrics.coverage_incomplete_since.labels(target).set(
+            since.timestamp() if since else 0
+        )
+        self._metrics.resources.labels(target, "discovered").set(coverage.discovered)
+        for state, n in coverage.counts.items():
+            self._metrics.resources.labels(target, state).set(n)
 
     def _schedule(self, name: str, delay: float) -> None:
         if self._stopping:

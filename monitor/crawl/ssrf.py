@@ -35,12 +35,10 @@ a crawler built from ``scrapy_settings`` has ``AddressGuard`` already.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import logging
-import socket
 import time
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -48,6 +46,8 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import classImplements  # type: ignore[import-untyped]  # no stubs
 
+from monitor.addresses import is_public_address
+from monitor.addresses import literal_address as _literal
 from monitor.crawl.outcomes import FETCH_META, REFUSED
 from monitor.crawl.poll import state_of
 
@@ -79,11 +79,12 @@ PERMISSION_SETTING = "LEAKMON_PERMISSION"
 
 #: Refusal reasons, the ``reason`` label of ``leakmon_refused_requests_total``.
 SCHEME, OFFSITE, ADDRESS, NAME, RESOLVED = "scheme", "offsite", "address", "name", "resolved"
+PORT = "port"
+#: Ports any allowed host may be reached on; others only where a start URL uses them.
+_WEB_PORTS = (80, 443)
 
 #: Names that only mean something inside a network: never a public portal.
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan", ".intranet")
-#: NAT64 maps IPv4 addresses into IPv6; the IPv4 address inside is what is reached.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 #: Refusals logged per crawl and per ``_WINDOW``; the rest are only counted (a page
 #: can link thousands). A poll's crawl is shorter; a cluster download crawler lives on.
 _MAX_LOGGED = 20
@@ -101,12 +102,17 @@ class Permission:
         trusted_hosts: hosts that may have non-public addresses (the start URL hosts).
         trusted_domains: domains that may have non-public addresses, subdomains
             included (the target's configured ``allowed_domains``).
+        origins: ``host:port`` of the start URLs. A start URL's host is reached on
+            ports 80 and 443 and the ports its start URLs use, no other: the
+            portal's host also runs its database, its cache, maybe leakmon's own
+            /metrics.
     """
 
     target: str
     domains: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
     trusted_domains: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
 
     def trusts(self, host: str) -> bool:
         """Say whether ``host`` is one the operator configured, so it may be private."""
@@ -120,6 +126,7 @@ class Permission:
             "domains": list(self.domains),
             "trusted_hosts": list(self.trusted_hosts),
             "trusted_domains": list(self.trusted_domains),
+            "origins": list(self.origins),
         }
 
     @classmethod
@@ -130,6 +137,7 @@ class Permission:
             domains=tuple(_norm(d) for d in value.get("domains") or ()),
             trusted_hosts=tuple(_norm(h) for h in value.get("trusted_hosts") or ()),
             trusted_domains=tuple(_norm(d) for d in value.get("trusted_domains") or ()),
+            origins=tuple(str(o).lower() for o in value.get("origins") or ()),
         )
 
 
@@ -150,6 +158,7 @@ def permission_of(
         domains=tuple(_norm(d) for d in domains),
         trusted_hosts=tuple(dict.fromkeys(h for h in hosts if h)),
         trusted_domains=tuple(dict.fromkeys(_norm(d) for d in configured)),
+        origins=tuple(dict.fromkeys(o for u in target.start_urls if (o := _origin(u)))),
     )
 
 
@@ -168,6 +177,7 @@ def permitted(url: str, permission: Permission, extra_domains: Iterable[str] = (
     try:
         parts = urlsplit(url)
         host = _norm(parts.hostname or "")
+        _ = parts.port  # raises for a port out of range or not a number
     except ValueError:  # an unparseable netloc, such as an unclosed "[" of an IPv6 host
         return SCHEME
     if parts.scheme.lower() not in ("http", "https") or not host:
@@ -175,30 +185,15 @@ def permitted(url: str, permission: Permission, extra_domains: Iterable[str] = (
     extra = tuple(_norm(d) for d in extra_domains)
     if permission.domains and not (_on(host, permission.domains) or (extra and _on(host, extra))):
         return OFFSITE
-    if permission.trusts(host):
-        return None
-    address = _literal(host)
-    if address is not None:
-        return None if is_public_address(address) else ADDRESS
-    if "." not in host or host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
-        return NAME
-    return None
-
-
-def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Say whether an IP address is globally reachable (not private, loopback, link-local...).
-
-    IPv4 addresses carried inside IPv6 ones (``::ffff:10.0.0.1``, NAT64, 6to4)
-    are judged by the IPv4 address, which is what the packets reach.
-    """
-    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is None and ip in _NAT64:
-            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if inner is not None:
-            return is_public_address(inner)
-    return ip.is_global and not ip.is_multicast
+    if not permission.trusts(host):
+        address = _literal(host)
+        if address is not None and not is_public_address(address):
+            return ADDRESS
+        if address is None and (
+            "." not in host or host == "localhost" or host.endswith(_INTERNAL_SUFFIXES)
+        ):
+            return NAME
+    return None if _port_allowed(parts, host, permission) else PORT
 
 
 def refusal_reason(exc: BaseException) -> str | None:
@@ -218,6 +213,7 @@ _WHY = {
     OFFSITE: "its host is not on the target's allowed domains",
     ADDRESS: "its address is not public (private, loopback, link-local or reserved)",
     NAME: "its host name exists only inside a network",
+    PORT: "it is a start URL's host on a port no start URL uses (nor 80 or 443)",
 }
 
 
@@ -475,23 +471,31 @@ def _permission(settings: BaseSettings) -> Permission:
     return Permission.from_setting(value)
 
 
+def _origin(url: str) -> str | None:
+    """Return ``host:port`` of a URL (the scheme's port when none is given), or ``None``."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    host = _norm(parts.hostname or "")
+    return f"{host}:{port}" if host and port else None
+
+
+def _port_allowed(parts: SplitResult, host: str, permission: Permission) -> bool:
+    """Say whether a request's port is one its host may be reached on (per origin)."""
+    port = parts.port  # valid: permitted() already read it
+    if port is None or port in _WEB_PORTS or f"{host}:{port}" in permission.origins:
+        return True
+    # The hosts of the start URLs are the portal's own: on them only the start URLs'
+    # ports. Other hosts on the allowed domains are origins the operator allowed by
+    # name (a file server, an intranet Tableau Server on :8000).
+    return not any(o.rpartition(":")[0] == host for o in permission.origins)
+
+
 def _norm(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
 def _on(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
-
-
-def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Return the IP address a host spells, in any form a resolver accepts (``127.1``, hex)."""
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone id is not the address
-    except ValueError:
-        pass
-    if all(c in "0123456789abcdefx." for c in host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ConditionalThrottle"]
 
+#: Statuses that may lower a slot's delay: a 200, and the 304 of an unchanged file.
+_LOWERING = frozenset({200, 304})
+
 
 class ConditionalThrottle(AutoThrottle):
     """Scrapy's AutoThrottle, except that a 304 may lower the delay as a 200 does.
@@ -22,9 +25,17 @@ class ConditionalThrottle(AutoThrottle):
     Without this, a portal of unchanged files stays at the 1 s start delay, one file
     a second: 100 unchanged files took 37.8 s to re-poll instead of about 1 s. Errors
     (4xx, 5xx) still cannot lower it.
+
+    Each poll still starts at the start delay: a delay learned in the last poll would
+    let the slot's spacing fall below a robots.txt ``Crawl-Delay`` before it is read
+    again (``monitor.crawl.crawldelay`` spaces requests before the slot queue).
     """
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
-        if response.status == 304:
-            response = response.replace(status=200)
-        super()._adjust_delay(slot, latency, response)
+        # Scrapy's policy, with a 304 counted as a 200 (no copy of the response).
+        target_delay = latency / self.target_concurrency
+        new_delay = max(target_delay, (slot.delay + target_delay) / 2.0)
+        new_delay = min(max(self.mindelay, new_delay), self.maxdelay)
+        if response.status not in _LOWERING and new_delay <= slot.delay:
+            return
+        slot.delay = new_delay

@@ -273,7 +273,10 @@ async def sizes(reactor: Any) -> dict[str, Any]:
         server.page("/files/", page_html("Files", "/data/ok.csv", *files))
         server.route("/endless/", hostile.endless("text/html"))
         server.route("/bomb/", hostile.bomb("gzip", 1024 * 1024 * 1024, "text/html"))
-        server.page("/links/", page_html("Links", "/bomb/", "/data/ok.csv"))
+        # Its own file: the stand-in store is keyed by URL as the daemon's is, so a file the
+        # "files" target fetched first would come back unchanged here, not as a file.
+        server.file("/data/linked.csv", CSV)
+        server.page("/links/", page_html("Links", "/bomb/", "/data/linked.csv"))
         server.route(
             "/short/",
             hostile.lying_length(100_000, b"<html><a href='/data/ok.csv'>x</a>", "text/html"),

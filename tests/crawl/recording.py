@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.crawl import Validators
 
 if TYPE_CHECKING:
-    from monitor.models import FetchedFile
+    from monitor.models import Coverage, FetchedFile, ViewExposure
 
 __all__ = ["RecordingHooks"]
 
@@ -24,6 +24,9 @@ class RecordingHooks:
     def validators(self, url: str) -> Validators:
         self.events.append({"hook": "validators", "url": url})
         return self.store.get(url, Validators())
+
+    def room(self) -> None:
+        return None  # scans nothing: never a backlog
 
     def on_file(self, fetched: FetchedFile) -> None:
         body = fetched.path.read_bytes()
@@ -58,6 +61,22 @@ class RecordingHooks:
 
     def on_fetch_error(self, target: str, url: str, error: str) -> None:
         self.events.append({"hook": "on_fetch_error", "target": target, "url": url, "error": error})
+
+    def on_exposure(self, exposure: ViewExposure) -> None:
+        self.events.append(
+            {
+                "hook": "on_exposure",
+                "target": exposure.target,
+                "url": exposure.url,
+                "view": exposure.view,
+                "offers": list(exposure.offers),
+                "permissions": dict(exposure.permissions),
+                "forbidden": list(exposure.forbidden),
+            }
+        )
+
+    def on_coverage(self, coverage: Coverage) -> None:
+        self.events.append({"hook": "on_coverage", **coverage.to_dict()})
 
     def on_poll_done(self, target: str, seen: set[str], ok: bool) -> None:
         self.events.append(

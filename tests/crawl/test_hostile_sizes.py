@@ -73,4 +73,4 @@ def test_hostile_bodies_end_quickly(run: dict[str, Any]) -> None:
 def test_a_bomb_page_among_the_links_makes_the_poll_incomplete(run: dict[str, Any]) -> None:
     poll = run["polls"]["bomb-link"]
     assert run["ok"]["bomb-link"] is False  # the bomb page's links were never read
-    assert [u.rsplit("/", 1)[1] for u in poll["files"]] == ["ok.csv"]
+    assert [u.rsplit("/", 1)[1] for u in poll["files"]] == ["linked.csv"]

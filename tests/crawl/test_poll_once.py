@@ -63,4 +63,4 @@ def test_poll_once_polls_once_and_the_reactor_is_not_restartable() -> None:
     assert "nope" in out["unknown"]
     assert out["again"] == "ReactorNotRestartable"
     hooks = [e["hook"] for e in out["events"] if e["hook"] != "validators"]
-    assert hooks == ["on_file", "on_poll_done"]
+    assert hooks == ["on_file", "on_coverage", "on_poll_done"]

@@ -81,6 +81,22 @@ def test_scrapy_settings_follow_the_crawl_config() -> None:
     assert s["DOWNLOAD_TIMEOUT"] == 12
     assert s["DOWNLOAD_MAXSIZE"] == 2 * 1024 * 1024
     assert s["DEPTH_LIMIT"] == 2
+    # Never more per host than in all: the per-host default (4) is cut to 3.
+    assert s["CONCURRENT_REQUESTS_PER_DOMAIN"] == 3
+    assert s["AUTOTHROTTLE_TARGET_CONCURRENCY"] == 4.5
+
+
+def test_per_host_concurrency_is_autothrottles_target_and_a_target_may_raise_it() -> None:
+    crawl = CrawlConfig(concurrent_requests=8, concurrent_requests_per_host=4)
+    polite = scrapy_settings(crawl, _target())
+    assert polite["CONCURRENT_REQUESTS_PER_DOMAIN"] == 4
+    # AutoThrottle's delay is latency / target concurrency, paced a half faster than the
+    # 4 in flight allow, so the in-flight limit binds (not 1 per round trip, Scrapy's default).
+    assert polite["AUTOTHROTTLE_TARGET_CONCURRENCY"] == 6.0
+    agreed = scrapy_settings(crawl, _target(concurrent_requests_per_host=16))
+    assert agreed["CONCURRENT_REQUESTS_PER_DOMAIN"] == 16
+    assert agreed["CONCURRENT_REQUESTS"] == 16
+    assert agreed["AUTOTHROTTLE_TARGET_CONCURRENCY"] == 24.0
 
 
 def test_no_listening_port_and_no_scrapy_log_file() -> None:

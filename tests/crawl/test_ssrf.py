@@ -354,3 +354,30 @@ def test_a_lookup_verdict_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     now[0] += 600
     assert _run(guard, Request("https://cdn.example.org/a.csv")) is None
     assert resolver.asked == ["cdn.example.org", "cdn.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8080/data.csv", None),  # the start URL's origin
+        ("http://127.0.0.1/data.csv", None),  # port 80
+        ("https://127.0.0.1/data.csv", None),  # port 443
+        ("http://127.0.0.1:5432/", "port"),  # the portal host's database
+        ("http://127.0.0.1:6379/", "port"),  # its cache
+        ("http://127.0.0.1:9464/metrics", "port"),  # leakmon's own metrics
+        ("http://files.example.net:8443/f.csv", None),  # another allowed host: its own origin
+        ("http://127.0.0.1:99999/", "scheme"),  # no port at all
+        ("http://127.0.0.1:8o/", "scheme"),
+    ],
+)
+def test_the_start_urls_host_is_reached_on_its_start_ports_only(
+    url: str, reason: str | None
+) -> None:
+    # Issue 16: links, redirects, meta refresh and sitemaps reached every port of the host.
+    target = TargetConfig(
+        name="t",
+        start_urls=["http://127.0.0.1:8080/portal/"],
+        allowed_domains=["127.0.0.1", "files.example.net"],
+    )
+    permission = Permission.from_setting(scrapy_settings(CrawlConfig(), target)[PERMISSION_SETTING])
+    assert permitted(url, permission) == reason

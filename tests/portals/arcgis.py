@@ -8,25 +8,31 @@ layers, and ``query`` with ``returnCountOnly``, ``returnIdsOnly``, object-ID
 ranges and paging (``resultOffset``/``resultRecordCount``, capped at
 ``maxRecordCount`` with ``exceededTransferLimit``). Errors come inside HTTP 200
 answers, as ArcGIS sends them. Query answers carry an ETag and Last-Modified
-and answer 304 to a matching conditional GET. Layers published with ``hub=True``
-are also listed in the Hub site's feed (``/api/feed/dcat-us/1.1.json``) with
-their Hub downloads (``/api/download/v1/items/<id>/csv?layers=N``).
+and answer 304 to a matching conditional GET. Layers carry
+``editingInfo.lastEditDate`` (when they were last published, epoch
+milliseconds; ``edited`` dates them, ``age()`` dates them all long ago) and
+Hub datasets ``modified``. Layers published with ``hub=True`` are also listed
+in the Hub site's feed (``/api/feed/dcat-us/1.1.json``) with their Hub
+downloads (``/api/download/v1/items/<id>/csv?layers=N``).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
+import re
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from monitor.standin import Answer
 from tests.portals.base import CataloguePortal, json_answer
 
 if TYPE_CHECKING:
-    from monitor.standin import Answer
     from tests.portals.base import Dataset, Resource
 
 __all__ = ["ArcgisPortal", "features_json"]
@@ -52,6 +58,7 @@ class ArcgisPortal(CataloguePortal):
     def __init__(self) -> None:
         super().__init__("Stand-in ArcGIS Server")
         self._rows: dict[str, tuple[str, list[dict[str, str]]]] = {}  # key -> (etag, rows)
+        self.served: dict[str, set[object]] = {}  # layer key -> object IDs of rows answered
 
     @property
     def directory_url(self) -> str:
@@ -76,14 +83,31 @@ class ArcgisPortal(CataloguePortal):
         Options: ``max_record_count`` (1000), ``paged`` (True: the server pages
         queries), ``table`` (a table, not a feature layer), ``hub`` (listed in
         the Hub feed). Returns the layer's URL.
+
+        Real servers' quirks: ``recorded`` (a recorded layer description, served
+        as is but for its id and name), ``ids`` (the rows' object IDs, as the
+        server writes them: floats, strings), ``ids_body`` (the recorded
+        ``returnIdsOnly`` answer, served verbatim), ``oid`` (the object-ID field's
+        name), ``cap`` (rows a query answers at most, whatever the layer says:
+        ArcGIS Server 9.x caps at 500), ``ids_cap`` (object IDs listed at most, with
+        ``exceededTransferLimit``), ``ignores_ids_only`` / ``ignores_count_only``
+        (the server answers those queries with features).
         """
         self.add_dataset(dataset)
         with self._state:
             known = self.datasets[dataset].resources.get(resource_name)
             ids = [r.options.get("id", 0) for r in self.datasets[dataset].resources.values()]
         options["id"] = known.options["id"] if known else max(ids, default=-1) + 1
+        options.setdefault("edited", int(time.time() * 1000))  # editingInfo.lastEditDate
         super().publish(dataset, resource_name, body, media_type, **options)
         return self.layer_url(dataset, resource_name)
+
+    def age(self, edited: int = 1_704_164_645_000) -> None:
+        """Date every layer's last edit long ago (epoch ms; 2024-01-02): the feeds' "unchanged"."""
+        with self._state:
+            for dataset in self.datasets.values():
+                for resource in dataset.resources.values():
+                    resource.options["edited"] = edited
 
     def layer_url(self, service: str, layer: str) -> str:
         """Return a layer's URL."""
@@ -169,44 +193,65 @@ class ArcgisPortal(CataloguePortal):
     def _layer(self, entry: Dataset, resource: Resource) -> dict[str, Any]:
         _, rows = self._rows_of(resource)
         options = resource.options
+        if options.get("recorded"):
+            recorded = {**options["recorded"], "id": options["id"], "name": resource.name}
+            if "editingInfo" in recorded:  # the recorded shape, with this layer's last edit
+                recorded["editingInfo"] = {
+                    **recorded["editingInfo"],
+                    "lastEditDate": options["edited"],
+                }
+            return recorded
         columns = list(rows[0]) if rows else []
         paged = options.get("paged", True)
+        oid = options.get("oid", "OBJECTID")
         return {
             "currentVersion": VERSION,
             "id": options["id"],
             "name": resource.name,
             "type": "Table" if options.get("table") else "Feature Layer",
             "capabilities": "Query",
+            "editingInfo": {"lastEditDate": options["edited"]},
             "maxRecordCount": options.get("max_record_count", 1000),
-            "objectIdField": "OBJECTID",
-            "fields": features_json([dict.fromkeys(columns, "")])["fields"],
+            "objectIdField": oid,
+            "fields": features_json([dict.fromkeys(columns, "")], oid)["fields"],
             "advancedQueryCapabilities": {"supportsPagination": paged, "supportsOrderBy": True},
             "supportedQueryFormats": "JSON, geoJSON",
         }
 
     def _query(self, resource: Resource, query: dict[str, str]) -> Answer:
         etag, rows = self._rows_of(resource)
-        numbered = [(i + 1, row) for i, row in enumerate(rows)]
+        options = resource.options
+        oid = options.get("oid", "OBJECTID")
+        ids = options.get("ids") or list(range(1, len(rows) + 1))
+        numbered = list(zip(ids, rows, strict=False))
         where = query.get("where", "")
-        if where.startswith("OBJECTID>="):
-            low, _, high = where.removeprefix("OBJECTID>=").partition(" AND OBJECTID<=")
-            numbered = [(i, r) for i, r in numbered if int(low) <= i <= int(high)]
-        elif where != "1=1":
-            return self._error(400, "Unable to complete operation.", f"Invalid where: {where}")
-        if query.get("returnCountOnly") == "true":
+        if where != "1=1":
+            bounds = _range(where, oid)
+            if bounds is None:
+                return self._error(400, "Unable to complete operation.", f"Invalid where: {where}")
+            low, high = bounds
+            numbered = [(i, r) for i, r in numbered if low <= _key(i) <= high]
+        if query.get("returnCountOnly") == "true" and not options.get("ignores_count_only"):
             return json_answer({"count": len(numbered)})
-        if query.get("returnIdsOnly") == "true":
-            return json_answer(
-                {"objectIdFieldName": "OBJECTID", "objectIds": [i for i, _ in numbered]}
-            )
-        limit = resource.options.get("max_record_count", 1000)
-        if "resultOffset" in query and not resource.options.get("paged", True):
+        if query.get("returnIdsOnly") == "true" and not options.get("ignores_ids_only"):
+            if options.get("ids_body"):
+                return Answer(options["ids_body"], "application/json; charset=utf-8")
+            listed = [i for i, _ in numbered]
+            body: dict[str, Any] = {"objectIdFieldName": oid, "objectIds": listed}
+            if options.get("ids_cap") and len(listed) > options["ids_cap"]:
+                body = {**body, "objectIds": listed[: options["ids_cap"]]}
+                body["exceededTransferLimit"] = True
+            return json_answer(body)
+        limit = options.get("max_record_count", 1000)
+        cap = min(limit, options.get("cap", limit))
+        if "resultOffset" in query and not options.get("paged", True):
             return self._error(400, "Pagination is not supported.", "resultOffset")
         offset = int(query.get("resultOffset", 0))
-        count = min(int(query.get("resultRecordCount", limit)), limit)
+        count = min(int(query.get("resultRecordCount", cap)), cap)
         page = numbered[offset : offset + count]
-        body = features_json([r for _, r in page])
-        body["features"] = [{"attributes": {"OBJECTID": i, **r}} for i, r in page]
+        self.served.setdefault(resource.key, set()).update(_key(i) for i, _ in page)
+        body = features_json([r for _, r in page], oid)
+        body["features"] = [{"attributes": {oid: i, **r}} for i, r in page]
         body["exceededTransferLimit"] = offset + count < len(numbered)
         answer = json_answer(body)
         data = json.dumps(body).encode() + etag.encode()
@@ -228,6 +273,9 @@ class ArcgisPortal(CataloguePortal):
                         "identifier": f"{self.url}datasets/{item}_{layer}",
                         "landingPage": f"{self.url}datasets/{item}_{layer}",
                         "title": resource.name,
+                        "modified": dt.datetime.fromtimestamp(
+                            resource.options["edited"] / 1000, dt.UTC
+                        ).isoformat(timespec="milliseconds"),
                         "distribution": [
                             {
                                 "title": "ArcGIS Hub Dataset",
@@ -292,3 +340,32 @@ class ArcgisPortal(CataloguePortal):
     def error(self, status: int, message: str) -> bytes:
         """Return ArcGIS's error body for a fault."""
         return json.dumps({"error": {"code": status, "message": message, "details": []}}).encode()
+
+
+def _key(value: object) -> object:
+    """Return an object ID as the server compares it: a number, or text."""
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def _range(where: str, oid: str) -> tuple[object, object] | None:
+    """Return the bounds of ``<oid> >= a AND <oid> <= b`` (numbers, or quoted text)."""
+    match = re.fullmatch(
+        rf"{re.escape(oid)}\s*>=\s*(.+?)\s+AND\s+{re.escape(oid)}\s*<=\s*(.+)", where
+    )
+    if match is None:
+        return None
+    bounds: list[object] = []
+    for raw in match.groups():
+        if raw.startswith("'") and raw.endswith("'") and len(raw) >= 2:
+            bounds.append(raw[1:-1].replace("''", "'"))
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            return None
+        if not number.is_integer():
+            return None  # ArcGIS object IDs are whole numbers
+        bounds.append(int(number))
+    return bounds[0], bounds[1]

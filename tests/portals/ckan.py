@@ -15,26 +15,54 @@ at another URL (a file kept elsewhere).
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
+from monitor.standin import Answer
 from tests.portals.base import CataloguePortal, json_answer
 
 if TYPE_CHECKING:
-    from monitor.standin import Answer
     from tests.portals.base import Dataset
 
-__all__ = ["CkanPortal"]
+__all__ = ["CKAN_ROBOTS", "CkanPortal"]
 
 _CREATED = "2024-01-02T03:04:05.000000"
+#: The robots.txt CKAN ships (ckan/public/robots.txt; see tests/fixtures/SOURCES.md).
+CKAN_ROBOTS = (
+    b"User-agent: *\nDisallow: /dataset/rate/\nDisallow: /revision/\n"
+    b"Disallow: /dataset/*/history\nDisallow: /api/\nCrawl-Delay: 10\n"
+)
+#: Datasets per /dataset page (CKAN's ``ckan.datasets_per_page`` default).
+PER_PAGE = 20
+#: Fields ``package_search`` may sort on here; Solr rejects others (CKAN answers 409).
+_SORTABLE = {"metadata_created", "metadata_modified", "id", "name", "title", "score"}
 
 
 class CkanPortal(CataloguePortal):
     """CKAN on 127.0.0.1."""
 
-    def __init__(self, rows_max: int = 1000) -> None:
+    def __init__(self, rows_max: int = 1000, robots: bytes | None = None, mount: str = "") -> None:
         super().__init__("Stand-in CKAN portal")
         self.rows_max = rows_max
+        self.robots = robots  # None: allow everything; CKAN_ROBOTS: what CKAN ships
+        self.mount = mount.rstrip("/")  # "/ckan": CKAN under a path, as data.gov.au's /data/
+
+    def publish(
+        self,
+        dataset: str,
+        resource_name: str,
+        body: bytes,
+        media_type: str = "text/csv",
+        **options: Any,
+    ) -> str:
+        """Publish a resource; its dataset's ``metadata_modified`` becomes now."""
+        url = super().publish(dataset, resource_name, body, media_type, **options)
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        self.add_dataset(dataset, modified=now)
+        return url
 
     def dataset_url(self, dataset: str) -> str:
         """Return the dataset's page, as the spider gives it for a referer."""
@@ -65,6 +93,16 @@ class CkanPortal(CataloguePortal):
         """Answer the Action API and DataStore dumps."""
         if path.startswith("/datastore/dump/"):
             return self._dump(path.rsplit("/", 1)[-1])
+        if path == "/robots.txt" and self.robots is not None:
+            return Answer(self.robots, "text/plain")
+        if self.mount:
+            if not path.startswith(self.mount + "/"):
+                return None
+            path = path[len(self.mount) :]
+        if path in ("/dataset", "/dataset/"):
+            return self._listing(query)
+        if path.startswith("/dataset/") and path.count("/") == 2:
+            return self._dataset_page(path.rsplit("/", 1)[-1])
         if not path.startswith("/api/3/action/"):
             return None
         action = path.rsplit("/", 1)[-1]
@@ -86,11 +124,25 @@ class CkanPortal(CataloguePortal):
 
     def _search(self, query: dict[str, str]) -> Answer:
         try:
-            rows = min(max(int(query.get("rows", "10")), 0), self.rows_max)
-            start = max(int(query.get("start", "0")), 0)
+            rows = min(int(query.get("rows", "10")), self.rows_max)
+            start = int(query.get("start", "0"))
         except ValueError:
             return self._error(409, "Validation Error: rows and start must be integers")
+        if rows < 0 or start < 0:
+            return self._error(409, "Validation Error: Must be a natural number")
+        for clause in query.get("sort", "score desc").split(","):
+            field, _, order = clause.strip().partition(" ")
+            if field not in _SORTABLE or order.strip() not in ("asc", "desc"):
+                return self._error(409, f"Search Query is invalid: can not sort on {clause!r}")
         datasets = list(self.datasets.values())
+        if "fq" in query:
+            found = re.fullmatch(r"metadata_modified:\[(\S+) TO \*\]", query["fq"])
+            if found is None:
+                return self._error(409, f"Search Query is invalid: fq {query['fq']!r}")
+            since = found.group(1).rstrip("Z")
+            datasets = [d for d in datasets if self._modified(d) >= since]
+        if query.get("sort", "").startswith("metadata_modified desc"):
+            datasets.sort(key=self._modified, reverse=True)
         page = [self._package(d, lean=bool(d.options.get("lean"))) for d in datasets]
         return self._ok(
             "package_search",
@@ -129,7 +181,7 @@ class CkanPortal(CataloguePortal):
             "state": "active",
             "private": False,
             "metadata_created": _CREATED,
-            "metadata_modified": _CREATED,
+            "metadata_modified": self._modified(dataset),
             "notes": "Synthetic stand-in dataset.",
             "organization": {"name": "stand-in", "title": "Stand-in department"},
             "num_resources": len(resources),
@@ -138,6 +190,60 @@ class CkanPortal(CataloguePortal):
         if not lean:
             package["resources"] = resources
         return package
+
+    def _modified(self, dataset: Dataset) -> str:
+        return str(dataset.options.get("modified") or _CREATED)
+
+    def _listing(self, query: dict[str, str]) -> Answer:
+        """The /dataset page: 20 datasets a page (snippets/package_item.html, pagination)."""
+        try:
+            page = max(int(query.get("page", "1")), 1)
+        except ValueError:
+            return Answer(b"Bad page", "text/html", status=400)
+        datasets = list(self.datasets.values())
+        shown = datasets[(page - 1) * PER_PAGE : page * PER_PAGE]
+        items = "".join(
+            f'<li class="dataset-item"><div class="dataset-content">'
+            f'<h3 class="dataset-heading"><a href="/dataset/{html.escape(d.name)}">'
+            f"{html.escape(d.title)}</a></h3></div></li>"
+            for d in shown
+        )
+        pages = -(-len(datasets) // PER_PAGE)
+        links = "".join(
+            f'<li class="page-item"><a class="page-link" href="/dataset/?page={n}">{n}</a></li>'
+            for n in range(1, pages + 1)
+        )
+        body = (
+            f"<!DOCTYPE html><html><head><title>Datasets - {html.escape(self.title)}</title>"
+            f'</head><body><div class="search-form"><h1>{len(datasets)} datasets found</h1>'
+            f'</div><ul class="dataset-list list-unstyled">{items}</ul>'
+            f'<div class="pagination-wrapper"><ul class="pagination">{links}</ul></div>'
+            "</body></html>"
+        )
+        return Answer(body.encode(), "text/html; charset=utf-8")
+
+    def _dataset_page(self, name: str) -> Answer | None:
+        """A dataset's page: one ``li.resource-item`` per resource (resource_item.html)."""
+        dataset = next((d for d in self.datasets.values() if name in (d.name, d.ident)), None)
+        if dataset is None:
+            return None
+        items = "".join(
+            f'<li class="resource-item" data-id="{r["id"]}">'
+            f'<a class="heading" href="/dataset/{dataset.name}/resource/{r["id"]}"'
+            f' title="{html.escape(r["name"])}">{html.escape(r["name"])}</a>'
+            f'<div class="dropdown btn-group"><a href="#" class="btn btn-primary dropdown-toggle">'
+            f'Explore</a><ul class="dropdown-menu"><li><a class="dropdown-item"'
+            f' href="/dataset/{dataset.name}/resource/{r["id"]}">More information</a></li>'
+            f'<li><a class="dropdown-item" href="{html.escape(r["url"])}"'
+            f' class="resource-url-analytics" target="_blank">Download</a></li></ul></div></li>'
+            for r in self._package(dataset, lean=False)["resources"]
+        )
+        body = (
+            f"<!DOCTYPE html><html><head><title>{html.escape(dataset.title)}</title></head>"
+            f'<body><h1>{html.escape(dataset.title)}</h1><section id="dataset-resources">'
+            f'<ul class="resource-list">{items}</ul></section></body></html>'
+        )
+        return Answer(body.encode(), "text/html; charset=utf-8")
 
     def _dump(self, resource_id: str) -> Answer | None:
         for dataset in self.datasets.values():

@@ -10,6 +10,7 @@ of datasets.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from tests.portals.base import CataloguePortal, json_answer
@@ -30,6 +31,7 @@ class DcatPortal(CataloguePortal):
         super().__init__("Stand-in agency data inventory")
         self.path = path
         self.legacy = False
+        self.bom = False  # start the catalogue with a UTF-8 byte-order mark (IIS servers do)
 
     @property
     def catalogue_url(self) -> str:
@@ -39,6 +41,19 @@ class DcatPortal(CataloguePortal):
     def identifier(self, dataset: str) -> str:
         """Return a dataset's ``identifier`` as the catalogue lists it."""
         return f"{self.url}id/{dataset}"
+
+    def publish(
+        self,
+        dataset: str,
+        resource_name: str,
+        body: bytes,
+        media_type: str = "text/csv",
+        **options: Any,
+    ) -> str:
+        """Publish a resource; its dataset's ``modified`` becomes now (ISO 8601, UTC)."""
+        url = super().publish(dataset, resource_name, body, media_type, **options)
+        self.add_dataset(dataset, modified=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        return url
 
     def link(
         self,
@@ -62,17 +77,24 @@ class DcatPortal(CataloguePortal):
             return None
         datasets = [self._dataset(d) for d in self.datasets.values()]
         if self.legacy:
-            return json_answer(datasets)
-        return json_answer(
-            {
-                "@context": f"{SCHEMA}/catalog.jsonld",
-                "@id": self.catalogue_url,
-                "@type": "dcat:Catalog",
-                "conformsTo": SCHEMA,
-                "describedBy": f"{SCHEMA}/catalog.json",
-                "dataset": datasets,
-            }
+            return self._bom(json_answer(datasets))
+        return self._bom(
+            json_answer(
+                {
+                    "@context": f"{SCHEMA}/catalog.jsonld",
+                    "@id": self.catalogue_url,
+                    "@type": "dcat:Catalog",
+                    "conformsTo": SCHEMA,
+                    "describedBy": f"{SCHEMA}/catalog.json",
+                    "dataset": datasets,
+                }
+            )
         )
+
+    def _bom(self, answer: Answer) -> Answer:
+        if self.bom:
+            answer.body = b"\xef\xbb\xbf" + answer.body
+        return answer
 
     def _dataset(self, dataset: Dataset) -> dict[str, Any]:
         distributions: list[dict[str, Any]] = []
@@ -96,7 +118,7 @@ class DcatPortal(CataloguePortal):
             "title": dataset.title,
             "description": "Synthetic stand-in dataset.",
             "keyword": ["test"],
-            "modified": "2024-01-02",
+            "modified": dataset.options.get("modified", "2024-01-02"),
             "publisher": {"@type": "org:Organization", "name": "Stand-in Agency"},
             "contactPoint": {
                 "@type": "vcard:Contact",

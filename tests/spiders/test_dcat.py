@@ -39,9 +39,7 @@ def _catalogue(body: bytes | None = None) -> TextResponse:
 
 
 def _items(spider: DcatSpider, response: TextResponse | None = None) -> list[DatasetItem]:
-    out = list(spider.parse(response or _catalogue()))
-    assert all(isinstance(i, DatasetItem) for i in out)
-    return out
+    return [i for i in spider.parse(response or _catalogue()) if isinstance(i, DatasetItem)]
 
 
 @pytest.mark.parametrize(
@@ -141,3 +139,81 @@ def test_walk_stops_between_datasets_before_the_request_budget_is_spent() -> Non
     spider = _spider(max_requests=4)  # plans for 3.6 requests: robots.txt and three files
     assert len(_items(spider)) == 3  # the first two datasets' files
     assert (spider.next_cursor, spider.progress) == ("2", (2, 3))
+
+
+# -- Esri links: read as ArcGIS layers -----------------------------------------------------
+
+ESRI = "https://gis.agency.example.gov/arcgis/rest/services/"
+
+
+def _esri_catalogue(*distributions: dict[str, Any]) -> TextResponse:
+    dataset = {"identifier": "permits", "title": "Permits", "distribution": list(distributions)}
+    return _catalogue(json.dumps({"dataset": [dataset]}).encode())
+
+
+def test_a_linked_map_service_is_read_as_layers_not_fetched_as_a_file() -> None:
+    spider = _spider()
+    out = list(spider.parse(_catalogue()))
+    requests = [o for o in out if isinstance(o, Request)]
+    assert [r.url for r in requests] == [ESRI + "Inspections/MapServer/layers?f=json"]
+    assert requests[0].callback == spider.layers
+    assert requests[0].cb_kwargs["at"] is None  # never moves the catalogue's walk
+    assert not [u for u, (state, _) in spider.unchecked.items() if "MapServer" in u]
+
+
+def test_a_linked_layer_is_described_then_counted() -> None:
+    spider = _spider()
+    layer = {"accessURL": ESRI + "Public/Permits/FeatureServer/3", "mediaType": "application/json"}
+    (request,) = [o for o in spider.parse(_esri_catalogue(layer)) if isinstance(o, Request)]
+    assert request.url == ESRI + "Public/Permits/FeatureServer/3?f=json"
+    assert request.callback == spider.layer
+
+
+def test_image_and_geoprocessing_services_are_reported_unsupported() -> None:
+    spider = _spider()
+    image = {"accessURL": ESRI + "Imagery/ImageServer", "mediaType": "application/json"}
+    assert list(spider.parse(_esri_catalogue(image))) == []
+    assert spider.unchecked[ESRI + "Imagery/ImageServer"][0] == "unsupported"
+
+
+def test_an_esri_layer_on_another_host_is_not_checked_for_permission() -> None:
+    spider = _spider()
+    far = "https://services.arcgis.com/abc/arcgis/rest/services/Permits/FeatureServer/0"
+    assert list(spider.parse(_esri_catalogue({"accessURL": far}))) == []
+    assert spider.unchecked[far][0] == "permission"
+
+
+def test_a_hub_dataset_page_is_read_as_its_csv_download_when_no_layer_is_linked() -> None:
+    item = "0123456789abcdef0123456789abcdef"
+    page = {"accessURL": f"https://data.agency.example.gov/datasets/{item}_2", "format": "Web page"}
+    (found,) = _items(_spider(), _esri_catalogue(page))
+    assert found["url"] == (
+        f"https://data.agency.example.gov/api/download/v1/items/{item}/csv?layers=2"
+    )
+    layer = {"accessURL": ESRI + "Public/Permits/FeatureServer/2"}
+    assert _items(_spider(), _esri_catalogue(page, layer)) == []  # the layer is read instead
+
+
+def test_a_linked_layer_too_large_for_the_budget_is_not_checked_for_budget() -> None:
+    spider = _spider(max_requests=12)
+    layer_url = ESRI + "Public/Permits/FeatureServer/3"
+    (describe,) = [
+        o for o in spider.parse(_esri_catalogue({"accessURL": layer_url})) if isinstance(o, Request)
+    ]
+    description = {
+        "id": 3,
+        "name": "Permits",
+        "type": "Feature Layer",
+        "maxRecordCount": 100,
+        "objectIdField": "OBJECTID",
+        "advancedQueryCapabilities": {"supportsPagination": True},
+    }
+    answer = TextResponse(
+        describe.url, body=json.dumps(description).encode(), encoding="utf-8", request=describe
+    )
+    (count,) = list(describe.callback(answer, **describe.cb_kwargs))
+    rows = TextResponse(count.url, body=b'{"count": 1000}', encoding="utf-8", request=count)
+    # 10 pages, with robots.txt and the two layer requests: over 90% of 12.
+    assert list(count.callback(rows, **count.cb_kwargs)) == []
+    assert spider.unchecked[layer_url][0] == "budget"
+    assert spider.next_cursor is None  # the catalogue's walk is not held back by it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -98,3 +99,96 @@ def test_plain_pages_are_html() -> None:
     )
     assert spider.detected == "html"
     assert spider.evidence == {}
+
+
+def _page(body: bytes, url: str = ROOT + "/", media: bytes = b"text/html") -> HtmlResponse:
+    return HtmlResponse(url, body=body, headers={"Content-Type": media}, request=Request(url))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><a href='https://public.tableau.com/views/Crime/Map'>our dashboard</a></html>",
+        b"<html><a href='/views/list'>saved views</a></html>",  # not even Tableau
+    ],
+)
+def test_a_page_that_merely_links_a_view_is_html(body: bytes) -> None:
+    spider = _spider()
+    spider.page(_page(body))
+    assert spider.detected == "html"
+
+
+def test_a_json_body_mentioning_views_is_not_tableau() -> None:
+    spider = _spider()
+    body = json.dumps({"links": {"self": "/api/views/abcd-1234", "tableauplaceholder": 1}})
+    spider.page(
+        TextResponse(ROOT + "/", body=body.encode(), encoding="utf-8", request=Request(ROOT + "/"))
+    )
+    assert spider.detected == "html"
+
+
+def test_a_dcat_us_1_0_list_with_a_bom_is_dcat() -> None:
+    # DCAT-US 1.0 (project-open-data schema/1_0_final/catalog.json): "type": "array".
+    catalogue = [
+        {
+            "title": "Permits",
+            "identifier": "agency-permits",
+            "accessLevel": "public",
+            "distribution": [{"accessURL": ROOT + "/permits.csv", "format": "text/csv"}],
+        }
+    ]
+    body = b"\xef\xbb\xbf" + json.dumps(catalogue).encode()
+    spider = _spider()
+    spider.api(
+        TextResponse(
+            ROOT + "/data.json", body=body, encoding="utf-8", request=Request(ROOT + "/data.json")
+        ),
+        "dcat",
+    )
+    assert spider.detected == "dcat"
+    assert "DCAT-US 1.0" in spider.evidence["dcat"]
+
+
+def test_a_list_that_is_not_a_catalogue_is_not_dcat() -> None:
+    spider = _spider()
+    spider.api(_json(ROOT + "/data.json", [{"name": "x"}, {"name": "y"}]), "dcat")
+    assert spider.detected == "html"
+
+
+def test_an_arcgis_hub_feed_is_arcgis_not_plain_dcat() -> None:
+    feed = {
+        "dataset": [
+            {
+                "title": "Parcels",
+                "distribution": [
+                    {
+                        "title": "ArcGIS Hub Dataset",
+                        "format": "Web page",
+                        "accessURL": ROOT + "/datasets/x",
+                    },
+                    {
+                        "title": "CSV",
+                        "format": "CSV",
+                        "accessURL": ROOT + "/api/download/v1/items/x/csv?layers=0",
+                    },
+                ],
+            }
+        ]
+    }
+    spider = _spider()
+    spider.api(_json(ROOT + "/data.json", feed), "dcat")
+    assert spider.detected == "arcgis"
+    assert "Hub" in spider.evidence["arcgis"]
+
+
+def test_probes_follow_the_start_url_path() -> None:
+    spider = DetectSpider(target="t", start_urls=["https://data.gov.au/data/"], allowed_domains=[])
+
+    async def collect() -> list[str]:
+        return [r.url async for r in spider.start()]
+
+    urls = asyncio.run(collect())
+    assert "https://data.gov.au/data/api/3/action/status_show" in urls
+    assert "https://data.gov.au/api/3/action/status_show" in urls
+    assert "https://data.gov.au/data/data.json" in urls
+    assert "https://data.gov.au/api/feed/dcat-us/1.1.json" in urls

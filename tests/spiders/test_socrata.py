@@ -65,8 +65,7 @@ def test_first_request_probes_the_discovery_api_for_this_domain() -> None:
     (request,) = _starts(_spider())
     assert request.url.startswith(SITE + "api/catalog/v1?")
     assert _query(request) == {
-        "domains": "data.example.gov",
-        "only": "dataset",
+        "domains": "data.example.gov",  # every asset type: no "only"
         "limit": "1000",
         "offset": "0",
     }
@@ -91,7 +90,11 @@ def test_walk_in_a_fallback_mode_resumes_in_it(cursor: str, path: str) -> None:
 
 def test_reports_each_datasets_csv_export() -> None:
     items, _ = _split(_spider().parse_catalogue(_answer("catalog.json", "api/catalog/v1"), SITE, 0))
-    assert [i["url"] for i in items] == [_export("ccwp-2022"), _export("bdgt-2024")]
+    assert [i["url"] for i in items] == [
+        _export("ccwp-2022"),
+        SITE + "api/geospatial/mapx-1234?method=export&format=GeoJSON",  # a map: its GeoJSON
+        _export("bdgt-2024"),
+    ]
     first = items[0]
     assert (first["portal"], first["dataset"], first["title"]) == (
         "socrata",
@@ -99,12 +102,12 @@ def test_reports_each_datasets_csv_export() -> None:
         "CCW permit applicants",
     )
     assert first["referer"] == SITE + "d/ccwp-2022"
-    assert items[1]["referer"] == SITE + "d/bdgt-2024"  # no permalink given
+    assert items[2]["referer"] == SITE + "d/bdgt-2024"  # no permalink given
 
 
-def test_maps_and_ids_that_are_not_four_by_four_are_skipped() -> None:
+def test_ids_that_are_not_four_by_four_are_skipped() -> None:
     items, _ = _split(_spider().parse_catalogue(_answer("catalog.json", "api/catalog/v1"), SITE, 0))
-    assert not [i for i in items if "mapx" in i["url"] or "passwd" in i["url"]]
+    assert not [i for i in items if "passwd" in i["url"]]
 
 
 def test_next_page_until_result_set_size() -> None:
