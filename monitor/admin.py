@@ -13,21 +13,137 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from monitor import __version__
 from monitor.config import load_settings
+from monitor.errors import ConfigError
 from monitor.logs import configure_logging
 from monitor.models import utcnow
+from monitor.printable import printable
+from monitor.redaction import redact_text, redact_url
 
 if TYPE_CHECKING:
     from monitor.config import Settings
+    from monitor.models import Coverage
     from monitor.store import FindingRecord, Store
 
-__all__ = ["add_commands"]
+__all__ = [
+    "CONFIG_ENV",
+    "add_commands",
+    "add_common",
+    "command",
+    "config_path",
+    "log_level",
+    "optional_config",
+    "verbosity",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+#: The environment variable that names the config file when ``--config`` is not given.
+CONFIG_ENV = "LEAKMON_CONFIG"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' line breaks; wrap the rest."""
+
+
+def add_common(parser: argparse.ArgumentParser, config: str | None = "required") -> None:
+    """Add ``-v``/``-q`` (anywhere on the line) and, unless ``config`` is None, ``--config``."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        dest="verbose_sub",
+        help="more log lines (-vv for debug)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        dest="quiet_sub",
+        help="fewer log lines: errors only",
+    )
+    if config is not None:
+        parser.add_argument(
+            "--config",
+            "-c",
+            type=Path,
+            default=None,
+            metavar="FILE",
+            help=f"leakmon YAML config (default: ${CONFIG_ENV})"
+            + ("" if config == "required" else "; optional here"),
+        )
+
+
+def command(sub: Any, name: str, summary: str, description: str, examples: str) -> Any:
+    """Add a subcommand with its one-line summary, description and examples."""
+    # Any: argparse's private _SubParsersAction and the parser it returns.
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=_Help,
+    )
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """Return the net count of -v minus -q, before and after the subcommand."""
+    return (
+        getattr(args, "verbose", 0)
+        + getattr(args, "verbose_sub", 0)
+        - getattr(args, "quiet", 0)
+        - getattr(args, "quiet_sub", 0)
+    )
+
+
+def log_level(args: argparse.Namespace, default: int = logging.WARNING) -> int:
+    """Return the log level: each -v one step more detail, each -q one step less."""
+    return min(logging.CRITICAL, max(logging.DEBUG, default - 10 * verbosity(args)))
+
+
+def optional_config(args: argparse.Namespace) -> Path | None:
+    """Return ``--config`` (after or before the subcommand), else ``$LEAKMON_CONFIG``, or None."""
+    given: Path | None = getattr(args, "config", None) or getattr(args, "config_top", None)
+    if given is None and os.environ.get(CONFIG_ENV):
+        given = Path(os.environ[CONFIG_ENV])
+    return given
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """Return the config file the command must read.
+
+    Raises:
+        ConfigError: when neither ``--config`` nor ``$LEAKMON_CONFIG`` names one.
+    """
+    given = optional_config(args)
+    if given is None:
+        raise ConfigError(f"no configuration: give --config FILE or set {CONFIG_ENV}")
+    return given
+
+
+def _settings(args: argparse.Namespace, notifier_secrets: bool = False) -> Settings:
+    """Load the config; only ``run`` needs the notifiers' secrets to be set."""
+    return load_settings(config_path(args), notifier_secrets=notifier_secrets)
+
+
+def _shown_storage(settings: Settings) -> str:
+    """Return the storage URL without its password or any secret-looking query value."""
+    raw = settings.storage.get_secret_value()
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        return "<storage URL without a scheme>"
+    # The user-info ends at the LAST @ before the path: an unencoded @ in a password
+    # must not leave its tail in sight.
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        user = authority.rsplit("@", 1)[0].split(":", 1)[0]
+        authority = f"{user}:***@{authority.rsplit('@', 1)[1]}"
+    shown = f"{scheme}://{authority}{slash}{tail}"
+    return re.sub(r"(?i)([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)[^&#]*", r"\1***", shown)
 
 
 def _store(settings: Settings) -> Store:
@@ -36,18 +152,30 @@ def _store(settings: Settings) -> Store:
     return Store(settings.storage.get_secret_value())
 
 
+def _redacted(value: Any) -> Any:  # Any: a JSON-like tree from model_dump
+    """Return a copy of a JSON-like tree with every URL in its strings redacted."""
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return redact_text(value) if isinstance(value, str) else value
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate a configuration file and print it resolved, with secrets redacted."""
-    settings = load_settings(args.file)
-    resolved: dict[str, Any] = settings.model_dump(mode="json")
-    # Show where the store is, but not its password.
-    resolved["storage"] = re.sub(
-        r"(://[^:/@]+:)[^@]*@", r"\1**********@", settings.storage.get_secret_value()
-    )
+    path: Path = args.file or config_path(args)
+    settings = load_settings(path, notifier_secrets=False)
+    try:
+        load_settings(path)
+    except ConfigError as exc:  # valid, but `leakmon run` would refuse it: say why
+        print(f"# note: leakmon run needs: {exc}", file=sys.stderr)
+    # Show where the store is, but no secret a URL carries (user-info password, an
+    # unencoded @ in it, ?password=, a fragment), in the storage URL or anywhere else.
+    resolved: dict[str, Any] = _redacted(settings.model_dump(mode="json"))
+    resolved["storage"] = redact_url(settings.storage.get_secret_value())
     print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
     print(
-        f"# {args.file}: valid ({len(settings.targets)} target(s), "
-        f"{len(settings.notify)} notifier(s))",
+        f"# {path}: valid ({len(settings.targets)} target(s), {len(settings.notify)} notifier(s))",
         file=sys.stderr,
     )
     return 0
@@ -55,11 +183,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the daemon until SIGTERM or SIGINT."""
-    settings = _settings(args)
-    configure_logging(logging.DEBUG if args.verbose else logging.INFO, json_lines=args.json_logs)
+    path = config_path(args)
+    settings = _settings(args, notifier_secrets=True)
+    configure_logging(log_level(args, logging.INFO), json_lines=args.json_logs)
+    logger.info(
+        "leakmon %s starting",
+        __version__,
+        extra={
+            "version": __version__,
+            "config": str(path),
+            "storage": _shown_storage(settings),
+            "targets": [t.name for t in settings.targets],
+            "notifiers": [n.name for n in settings.notify],
+            "cluster": settings.cluster is not None,
+        },
+    )
     from monitor.daemon import Daemon  # lazy import: Scrapy and Twisted only for `run`
 
-    Daemon(settings).run()
+    Daemon(settings, config_path=path).run()
     return 0
 
 
@@ -104,14 +245,57 @@ def cmd_findings(args: argparse.Namespace) -> int:
         print("no findings" + (" open" if args.open else ""))
     for r in rows:
         where = r["column"] or ",".join(r["columns"])
+        # Names, URLs and evidence come from files and portals: controls are shown, not obeyed.
         print(
-            f"{r['status']:<9} {r['severity'].upper():<8} {r['entity']:<17} "
-            f"{r['target']}  {r['resource_url']}  {r['table'] or ''} {where}"
+            printable(
+                f"{r['status']:<9} {r['severity'].upper():<8} {r['entity']:<17} "
+                f"{r['target']}  {r['resource_url']}  {r['table'] or ''} {where}"
+            )
         )
         print(
-            f"          {r['matched']}/{r['scanned']} e.g. {', '.join(r['evidence'])}  "
-            f"opened {r['opened_at']}"
+            printable(
+                f"          {r['matched']}/{r['scanned']} e.g. {', '.join(r['evidence'])}  "
+                f"opened {r['opened_at']}"
+            )
         )
+    # Findings say what leaked; coverage says what could not be looked at (never clean).
+    walks = store.walks()
+    for name in sorted(walks):
+        coverage = walks[name][1]
+        if args.target in (None, name) and coverage is not None and coverage.verdict != "complete":
+            print("\n".join(_coverage_lines(coverage, name)))
+    return 0
+
+
+def _coverage_lines(coverage: Coverage | None, target: str) -> list[str]:
+    """Return what a target's last poll checked, and what it did not and why, as text."""
+    if coverage is None:
+        return [f"{target}: not polled yet (no coverage recorded)"]
+    head = f"{target}: last poll {coverage.at.isoformat(timespec='seconds')} {coverage.verdict}"
+    lines = [head, f"  coverage {coverage.line()}"]
+    if coverage.why:
+        lines.append(f"  not complete: {coverage.why}")
+    if coverage.incomplete_since:
+        lines.append(
+            f"  incomplete since {coverage.incomplete_since.isoformat(timespec='seconds')}"
+        )
+    lines += [f"  not checked: {note}" for note in coverage.notes]
+    return lines
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show each target's last poll: what it checked, and what it could not, with why."""
+    settings = _settings(args)
+    store = _store(settings)
+    store.check_current()
+    walks = store.walks()
+    names = [t.name for t in settings.targets if args.target in (None, t.name)]
+    if args.format == "json":
+        out = {n: (c.to_dict() if (c := walks.get(n, (None, None))[1]) else None) for n in names}
+        print(json.dumps(out, indent=2))
+        return 0
+    for name in names:
+        print("\n".join(_coverage_lines(walks.get(name, (None, None))[1], name)))
     return 0
 
 
@@ -135,8 +319,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from monitor.config import Settings
     from monitor.crawl.discover import discover  # lazy import: Scrapy only for this command
 
-    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
-    settings = load_settings(args.config) if args.config else Settings()
+    configure_logging(log_level(args))
+    path = optional_config(args)
+    settings = load_settings(path, notifier_secrets=False) if path else Settings()
     found = discover(settings, args.url, args.kind)
     if args.format == "json":
         print(
@@ -171,12 +356,19 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add the operator subcommands to the ``leakmon`` parser."""
-
-    def config_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", "-c", type=Path, required=True, help="leakmon YAML config")
-
-    run = sub.add_parser("run", help="run the daemon: crawl, scan, alert")
-    config_arg(run)
+    run = command(
+        sub,
+        "run",
+        "run the daemon: crawl the targets, scan new files, raise alerts",
+        "Migrate the store, then poll every target, scan each new or changed file in an"
+        " isolated worker and deliver alerts, until SIGTERM or SIGINT (SIGHUP reloads the"
+        " configuration). Logs go to stderr as JSON lines; metrics and health are served on"
+        " http.listen.",
+        "  leakmon run --config /etc/leakmon/leakmon.yaml\n"
+        "  LEAKMON_CONFIG=/etc/leakmon/leakmon.yaml leakmon run\n"
+        "  leakmon run --no-json-logs -v      # readable text, debug lines",
+    )
+    add_common(run)
     run.add_argument(
         "--json-logs",
         action=argparse.BooleanOptionalAction,
@@ -185,34 +377,96 @@ def add_commands(sub: Any) -> None:
     )
     run.set_defaults(func=cmd_run)
 
-    check = sub.add_parser("check-config", help="validate a config and print it resolved")
-    check.add_argument("file", type=Path)
+    check = command(
+        sub,
+        "check-config",
+        "validate a config and print it resolved, secrets redacted",
+        "Load the configuration as `leakmon run` would, print it with every default filled"
+        " in and secrets redacted, and exit 2 naming the field and value if it is invalid."
+        " Notifier secrets (${VARIABLES} under notify:) may be unset here: a note says"
+        " which ones `leakmon run` will need.",
+        "  leakmon check-config /etc/leakmon/leakmon.yaml\n"
+        "  leakmon check-config --config /etc/leakmon/leakmon.yaml\n"
+        "  LEAKMON_CONFIG=/etc/leakmon/leakmon.yaml leakmon check-config",
+    )
+    add_common(check)
+    check.add_argument("file", type=Path, nargs="?", default=None, help="same as --config")
     check.set_defaults(func=cmd_check_config)
 
-    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
-    config_arg(migrate)
+    migrate = command(
+        sub,
+        "migrate",
+        "bring the database schema up to date",
+        "Apply the store's pending schema migrations (`leakmon run` also does it on start).",
+        "  leakmon migrate --config /etc/leakmon/leakmon.yaml",
+    )
+    add_common(migrate)
     migrate.set_defaults(func=cmd_migrate)
 
-    findings = sub.add_parser("findings", help="list findings")
-    config_arg(findings)
+    findings = command(
+        sub,
+        "findings",
+        "list findings from the store (masked evidence only)",
+        "List findings, newest first: status, severity, entity, target, file, table and"
+        " column, counts and masked evidence. Read-only: no notifier secret is needed.",
+        "  leakmon findings --open\n  leakmon findings --open --target openjustice --format json",
+    )
+    add_common(findings)
     findings.add_argument("--open", action="store_true", help="only open findings")
-    findings.add_argument("--target", default=None)
+    findings.add_argument("--target", default=None, help="only this target's findings")
     findings.add_argument("--format", choices=("text", "json"), default="text")
     findings.set_defaults(func=cmd_findings)
 
-    disc = sub.add_parser("discover", help="show the portal kind and files leakmon would watch")
+    status = command(
+        sub,
+        "status",
+        "each target's last poll: resources checked, and not checked with why",
+        "Show, for every configured target, what its last poll found and checked, and what"
+        " it could not check with the reason. Read-only: no notifier secret is needed.",
+        "  leakmon status\n  leakmon status --target openjustice --format json",
+    )
+    add_common(status)
+    status.add_argument("--target", default=None, help="only this target")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(func=cmd_status)
+
+    disc = command(
+        sub,
+        "discover",
+        "show the portal kind and files leakmon would watch at a URL",
+        "Detect the portal kind at a URL (CKAN, Socrata, ArcGIS, DCAT, Tableau or plain"
+        " HTML) and list the data files leakmon would watch there, without downloading"
+        " them; print a target entry to paste into the config.",
+        "  leakmon discover https://data.example.gov/\n"
+        "  leakmon discover https://data.example.gov/ --kind ckan --format json",
+    )
+    add_common(disc, config="optional")
     disc.add_argument("url")
     disc.add_argument("--kind", default=None, help="skip detection (html, ckan, socrata, ...)")
-    disc.add_argument(
-        "--config", "-c", type=Path, default=None, help="use this config's crawl settings"
-    )
     disc.add_argument("--format", choices=("text", "json"), default="text")
     disc.set_defaults(func=cmd_discover)
 
-    baseline = sub.add_parser("baseline", help="schema baselines")
-    bsub = baseline.add_subparsers(dest="baseline_command", required=True)
-    accept = bsub.add_parser("accept", help="accept current schemas as the new baselines")
-    config_arg(accept)
+    baseline = command(
+        sub,
+        "baseline",
+        "schema baselines",
+        "Manage the schema baselines that schema-drift findings compare against.",
+        "  leakmon baseline accept --target openjustice --reason 'new column approved'",
+    )
+    add_common(baseline, config=None)
+    bsub = baseline.add_subparsers(dest="baseline_command", required=True, metavar="COMMAND")
+    accept = command(
+        bsub,
+        "accept",
+        "accept current schemas as the new baselines (audited)",
+        "Promote the latest observed schemas of a file, or of every file of a target, to"
+        " baselines; the schema-drift findings they raised resolve. Recorded in the audit"
+        " log with --actor and --reason.",
+        "  leakmon baseline accept --target openjustice --reason 'new column approved'\n"
+        "  leakmon baseline accept https://data.example.gov/files/permits.csv \\\n"
+        "      --reason 'aggregates only, checked by J. Doe'",
+    )
+    add_common(accept)
     accept.add_argument("resource", nargs="?", default=None, help="a file URL")
     accept.add_argument("--target", default=None, help="every file of a target")
     accept.add_argument("--reason", required=True, help="why the change is intended (audited)")

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from monitor.models import Severity
+from monitor.printable import printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,7 +37,7 @@ def _ordered(findings: Sequence[Finding]) -> list[Finding]:
 
 def _where(f: Finding) -> str:
     col = f.column if f.column is not None else "(" + ", ".join(f.columns) + ")"
-    return f"{f.table} › {col}" if f.table else col
+    return printable(f"{f.table} › {col}" if f.table else col)
 
 
 def render_text(
@@ -51,23 +52,31 @@ def render_text(
     ordered = sorted(reports, key=lambda r: -(r.worst or 0))
     for report in ordered:
         shown = [f for f in _ordered(report.findings) if f.severity >= min_severity]
+        name = printable(report.file)
         head = (
-            f"{report.file}  [{report.kind}, {report.rows} rows, {report.tables} table(s), "
+            f"{name}  [{report.kind}, {report.rows} rows, {report.tables} table(s), "
             f"{report.seconds:.2f}s]"
         )
         lines.append(paint(head, "\033[1m"))
         if report.error:
-            lines.append("  " + paint(f"error: {report.error}", _COLOURS[Severity.HIGH]))
+            error = printable(report.error)
+            lines.append("  " + paint(f"error: {error}", _COLOURS[Severity.HIGH]))
         if not shown and not report.error:
-            lines.append("  " + paint("no personal data found", _DIM))
+            # A file without rows (a Tableau .twb, a header-only CSV) had only its schema read.
+            quiet = (
+                "no personal data found"
+                if report.rows
+                else "no data rows: only the schema was read"
+            )
+            lines.append("  " + paint(quiet, _DIM))
         for f in shown:
             label = paint(f"{str(f.severity).upper():8}", _COLOURS[f.severity])
             lines.append(f"  {label} {f.entity:<17} {_where(f)}")
             detail = f"{f.matched}/{f.scanned} cells"
             if f.evidence:
-                detail += "  e.g. " + ", ".join(f.evidence)
+                detail += "  e.g. " + printable(", ".join(f.evidence))
             lines.append("           " + paint(detail, _DIM))
-            lines.append("           " + f.reason)
+            lines.append("           " + printable(f.reason))
         lines.append("")
     total = sum(len(r.findings) for r in reports)
     errors = sum(1 for r in reports if r.error)

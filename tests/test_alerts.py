@@ -8,7 +8,7 @@ import pytest
 
 from monitor.alerts import AlertRouter
 from monitor.config import Settings
-from monitor.models import Alert, Finding, Severity
+from monitor.models import Finding, Severity
 
 URL = "https://portal.example.gov/files/officer_roster_2024.csv"
 
@@ -78,23 +78,6 @@ def test_expired_rule_no_longer_allows() -> None:
     assert router.allowed("ca", URL, _finding()) is None
 
 
-def _alert(severity: Severity) -> Alert:
-    return Alert(
-        event="opened",
-        key="k",
-        severity=severity,
-        target="ca",
-        resource_url=URL,
-        table=None,
-        columns=("name",),
-        entities=("PERSON",),
-        evidence=(),
-        reason="r",
-        matched=1,
-        occurred_at=_clock("2026-06-01"),
-    )
-
-
 @pytest.mark.parametrize(
     ("severity", "expected"),
     [
@@ -105,15 +88,37 @@ def _alert(severity: Severity) -> Alert:
     ],
 )
 def test_recipients_follow_min_severity(severity: Severity, expected: list[str]) -> None:
-    assert sorted(AlertRouter(_settings()).recipients(_alert(severity))) == sorted(expected)
+    assert sorted(AlertRouter(_settings()).recipients(severity)) == sorted(expected)
 
 
 def test_switched_off_notifiers_get_nothing() -> None:
     router = AlertRouter(_settings(), active={"chat"})
-    assert router.recipients(_alert(Severity.CRITICAL)) == ["chat"]
+    assert router.recipients(Severity.CRITICAL) == ["chat"]
 
 
 def test_links_need_a_base() -> None:
     assert AlertRouter(_settings()).link("abc") is None
     router = AlertRouter(_settings(link_base="https://leakmon.example.gov/"))
     assert router.link("abc") == "https://leakmon.example.gov/findings/abc"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "url", "matches"),
+    [
+        ("*/officer_roster*.csv", "https://p.example.gov/data/officer_roster_2021.csv", True),
+        # Issue 16: a glob matched across "/" and "?".
+        ("*/officer_roster*.csv", "https://p.example.gov/officer_roster/people/x.csv", False),
+        ("*/roster*.csv", "https://p.example.gov/roster.php?f=../people.csv", False),
+        ("https://p.example.gov/*.csv", "https://p.example.gov/a.csv", True),
+        ("https://p.example.gov/*.csv", "https://p.example.gov/private/a.csv", False),
+        ("https://p.example.gov/**.csv", "https://p.example.gov/private/a.csv", True),
+        ("https://p.example.gov/?.csv", "https://p.example.gov/a.csv", True),
+        ("https://p.example.gov/?.csv", "https://p.example.gov//.csv", False),
+    ],
+)
+def test_resource_globs_stop_at_slash_and_question_mark(
+    pattern: str, url: str, matches: bool
+) -> None:
+    from monitor.alerts import _glob
+
+    assert bool(_glob(pattern).fullmatch(url)) is matches

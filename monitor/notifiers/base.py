@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Protocol, TypeVar, cast
 from pydantic import AfterValidator, BaseModel, SecretStr, ValidationError
 
 from monitor import __version__
-from monitor.errors import ConfigError, NotConfigured, NotifyError
+from monitor.errors import ConfigError, NotConfigured, NotifyError, NotifyRefused
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -58,6 +58,10 @@ ENTRY_POINT_GROUP = "leakmon.notifiers"
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _EXCERPT_BYTES = 2048
 _EXCERPT_CHARS = 200
+#: Answers that refuse the body itself (malformed, too large, wrong type, invalid): sending
+#: the same bytes again cannot succeed. Other 4xx (401, 403, 404, 410, 429...) are about the
+#: receiver's setup or load, fixed on its side, so those events must wait, not be given up.
+_BODY_REFUSED = frozenset({400, 413, 415, 422})
 #: Fields of ``NotifierConfig`` that hold secrets; a notifier that ignores a set one says so.
 _SECRET_FIELDS = ("url", "secret", "routing_key")
 
@@ -320,7 +324,8 @@ def http_post(
         secrets: more strings to keep out of error messages.
 
     Raises:
-        NotifyError: on a connection error, a timeout, or a status outside 2xx.
+        NotifyRefused: the receiver refused the body itself (HTTP 400, 413, 415 or 422).
+        NotifyError: on a connection error, a timeout, or another status outside 2xx.
     """
     where = f"notifier {notifier!r}: POST {redact_url(url)}"
     pieces = _secret_pieces(url, secrets)
@@ -356,7 +361,8 @@ def http_post(
         finally:
             exc.close()
         detail = _excerpt(raw, pieces)
-        raise NotifyError(
+        error = NotifyRefused if exc.code in _BODY_REFUSED else NotifyError
+        raise error(
             f"{where}: answered HTTP {exc.code}" + (f": {detail}" if detail else "")
         ) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:

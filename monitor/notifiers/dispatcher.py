@@ -1,4 +1,4 @@
-"""Deliver the durable outbox to the notifiers: at least once, in order per finding, never dropped.
+"""Deliver the durable outbox to the notifiers: at least once, in order per incident.
 
 The store writes each alert event into the outbox in the same transaction that
 opens or resolves the finding. The dispatcher only reads what is due, sends it,
@@ -7,6 +7,13 @@ successful send and ``Outbox.delivered``, the event is sent again, and receivers
 drop the repeat by its delivery id (``X-Leakmon-Delivery`` for webhooks,
 ``dedup_key`` for PagerDuty). Pruning delivered rows is the store's job, not
 this module's: the dispatcher never deletes anything.
+
+An event is never dropped because a receiver is down or misconfigured (5xx, 429,
+401, 403, 404, timeouts): it is retried until the receiver is back. An event whose
+*body* the receiver refuses (HTTP 400, 413, 415, 422: "not this body") is tried
+``max_refusals`` times, then parked: kept in the outbox with its error, counted in
+``leakmon_alerts_parked_total``, and no longer in the way of the incident's later
+events or of other notifiers.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from monitor.errors import NotifyError, StoreError
+from monitor.errors import NotifyError, NotifyRefused, StoreError
 from monitor.models import utcnow
 
 if TYPE_CHECKING:
@@ -93,6 +100,10 @@ class Outbox(Protocol):
         """Record a failed attempt and when to try again; the row stays queued."""
         ...
 
+    def park(self, item_id: int, at: dt.datetime, error: str) -> None:
+        """Give up on an event the receiver refused for good; the incident's next one goes on."""
+        ...
+
     def outbox_depth(self) -> int:
         """Return how many events are undelivered."""
         ...
@@ -124,6 +135,10 @@ class Dispatcher:
     An event for a notifier this process does not know (removed from the config,
     or switched off) is failed with a clear error and retried later, never dropped.
 
+    An event the receiver refuses (``NotifyRefused``) does not pause its notifier
+    (the receiver is up; it is this body it will not take): it is retried with its
+    own backoff, and parked at its ``max_refusals``-th refusal.
+
     Args:
         outbox: the store's outbox.
         notifiers: the configured notifiers by name.
@@ -132,6 +147,7 @@ class Dispatcher:
         max_delay: the longest wait between two attempts, in seconds.
         clock: returns the current UTC time; tests inject a fake one.
         rng: the jitter source; tests inject a seeded one.
+        max_refusals: refusals of one event before it is parked.
     """
 
     def __init__(
@@ -144,6 +160,7 @@ class Dispatcher:
         max_delay: float = 60.0,
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
+        max_refusals: int = 3,
     ) -> None:
         if base_delay <= 0 or max_delay < base_delay:
             raise ValueError(
@@ -159,6 +176,18 @@ class Dispatcher:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wake = threading.Event()
         self._paused: dict[str, _Pause] = {}
+        self._max_refusals = max(1, max_refusals)
+        # Refusals per outbox row, in memory: a restart gives a refused event at most
+        # max_refusals more tries (the store's attempt count includes deferrals).
+        self._refusals: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def set_notifiers(self, notifiers: Mapping[str, Notifier]) -> None:
+        """Use new notifiers from the next event on (the configuration was reloaded)."""
+        with self._lock:
+            self._notifiers = dict(notifiers)
+            self._paused = {n: p for n, p in self._paused.items() if n in self._notifiers}
+        logger.info("dispatcher now uses notifiers: %s", ", ".join(notifiers) or "none")
 
     def backoff(self, failures: int) -> float:
         """Return seconds to wait after the ``failures``-th consecutive failure."""
@@ -230,7 +259,8 @@ class Dispatcher:
     def _handle(self, item: OutboxItem) -> int:
         """Try one event; return 1 when it was delivered."""
         name = item.notifier
-        notifier = self._notifiers.get(name)
+        with self._lock:
+            notifier = self._notifiers.get(name)
         if notifier is None:
             error = (
                 f"notifier {name!r} is not configured in this process (removed from the config "
@@ -246,6 +276,9 @@ class Dispatcher:
         alert = item.alert
         try:
             notifier.send(alert)
+        except NotifyRefused as exc:
+            self._refused(item, str(exc))
+            return 0
         except NotifyError as exc:
             self._fail(item, "failed", str(exc))
             return 0
@@ -262,6 +295,7 @@ class Dispatcher:
             return 0
         self._outbox.delivered(item.id, self._clock())
         self._paused.pop(name, None)
+        self._refusals.pop(item.id, None)
         self._count(name, "delivered")
         logger.info(
             "delivered %s alert target=%s key=%s seq=%d via notifier %r",
@@ -277,7 +311,7 @@ class Dispatcher:
         at = self._clock()
         error = error[:_MAX_ERROR_CHARS]
         retry_at = at + dt.timedelta(seconds=self.backoff(item.attempts + 1))
-        if item.notifier in self._notifiers:
+        if item.notifier in self._notifiers:  # (reads a dict reference: no lock needed)
             previous = self._paused.get(item.notifier)
             failures = previous.failures + 1 if previous is not None else 1
             pause = _Pause(failures, at + dt.timedelta(seconds=self.backoff(failures)), error)
@@ -292,6 +326,44 @@ class Dispatcher:
             item.alert.key,
             item.alert.event,
             item.attempts + 1,
+            retry_at.isoformat(timespec="seconds"),
+            error,
+        )
+
+    def _refused(self, item: OutboxItem, error: str) -> None:
+        """Retry a refused event on its own backoff, or park it at its last refusal."""
+        at = self._clock()
+        error = error[:_MAX_ERROR_CHARS]
+        refusals = self._refusals.get(item.id, 0) + 1
+        self._count(item.notifier, "failed")
+        alert = item.alert
+        if refusals >= self._max_refusals:
+            self._refusals.pop(item.id, None)
+            self._outbox.park(item.id, at, error)
+            if self._metrics is not None:
+                self._metrics.alerts_parked.labels(item.notifier).inc()
+            logger.error(
+                "parked %s alert target=%s key=%s seq=%d for notifier %r after %d refusals "
+                "(later events go on; the event stays in the outbox): %s",
+                alert.event,
+                alert.target,
+                alert.key,
+                alert.sequence,
+                item.notifier,
+                refusals,
+                error,
+            )
+            return
+        self._refusals[item.id] = refusals
+        retry_at = at + dt.timedelta(seconds=self.backoff(refusals))
+        self._outbox.failed(item.id, at, error, retry_at)
+        logger.warning(
+            "delivery refused target=%s key=%s event=%s refusal=%d of %d, retry at %s: %s",
+            alert.target,
+            alert.key,
+            alert.event,
+            refusals,
+            self._max_refusals,
             retry_at.isoformat(timespec="seconds"),
             error,
         )

@@ -1,4 +1,4 @@
-"""PagerDuty notifier: Events API v2 trigger and resolve, deduplicated per finding."""
+"""PagerDuty notifier: Events API v2 trigger and resolve, one alert per incident (file)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from monitor.models import Severity
 from monitor.notifiers.base import HttpUrl, http_post, parse_config, register
+from monitor.notifiers.bounds import alert_document, cut_text, fit
+from monitor.printable import printable
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig
     from monitor.models import Alert
+    from monitor.notifiers.bounds import Caps
 
 __all__ = ["EVENTS_URL", "PagerDutyNotifier"]
 
@@ -34,6 +37,9 @@ SEVERITIES = {
 
 #: PagerDuty rejects a summary longer than 1024 characters.
 SUMMARY_CHARS = 1023
+#: "Events API payloads are limited to 512 KB" (PagerDuty developer docs, Events API v2
+#: overview, "Size Limits"); this stays below it whether a KB is 1,000 or 1,024 bytes.
+MAX_EVENT_BYTES = 500_000
 
 
 def _file_name(url: str) -> str:
@@ -43,16 +49,19 @@ def _file_name(url: str) -> str:
 
 @register
 class PagerDutyNotifier:
-    """Open a PagerDuty incident when a finding opens and resolve it when the finding closes.
+    """Open one PagerDuty alert per leaked file, update it while it lasts, resolve it at the end.
 
-    ``dedup_key`` is the finding's stable key, so a redelivered trigger joins the
-    same incident and the resolve closes it. An ``opened`` event sends
-    ``event_action: trigger`` with a payload (summary, source = target, severity
-    critical→critical, high→error, medium→warning, low→info, timestamp,
-    component = file name, group = target, class = entities, and custom details
-    with columns, entities, masked evidence and the file URL) and links back.
-    A ``resolved`` event sends ``event_action: resolve``, which needs only the
-    routing and dedup keys.
+    ``dedup_key`` is the incident's stable key (one per target + file), so every
+    finding of a file lands on one PagerDuty alert: an ``opened`` event sends
+    ``event_action: trigger``; an ``updated`` event (findings added, gone or more
+    severe) sends another ``trigger`` with the same key, which PagerDuty adds to
+    the open alert's log instead of opening a new one; a ``resolved`` event sends
+    ``event_action: resolve``, which needs only the routing and dedup keys. A
+    trigger carries a summary, source = target, severity critical→critical,
+    high→error, medium→warning, low→info, timestamp, component = file name,
+    group = target, class = entities, custom details (every finding with its
+    columns and masked evidence, cut with counts to stay under PagerDuty's 512 KB
+    event limit) and links back.
 
     Config: ``routing_key`` (required, the integration key, a secret); ``url``
     (default ``https://events.pagerduty.com/v2/enqueue``); ``timeout``. An empty
@@ -99,23 +108,40 @@ class PagerDutyNotifier:
         return f"PagerDutyNotifier(name={self.name!r})"
 
     def event(self, alert: Alert) -> dict[str, object]:
-        """Return the Events API v2 body for an alert event."""
+        """Return the Events API v2 body for an incident event (not yet cut to size)."""
+        return json.loads(self.body(alert))  # type: ignore[no-any-return]  # our own JSON
+
+    def body(self, alert: Alert) -> bytes:
+        """Return the exact bytes sent: the event, cut until it is under ``MAX_EVENT_BYTES``."""
         if alert.event == "resolved":
-            return {
+            resolve = {
                 "routing_key": self._routing_key,
                 "event_action": "resolve",
                 "dedup_key": alert.key,
             }
-        file_name = _file_name(alert.resource_url)
+            return json.dumps(resolve, ensure_ascii=False).encode()
+        return fit(
+            self.name,
+            MAX_EVENT_BYTES,
+            lambda caps: json.dumps(self._trigger(alert, caps), ensure_ascii=False).encode(),
+        )
+
+    def _trigger(self, alert: Alert, caps: Caps) -> dict[str, object]:
+        file_name = cut_text(_file_name(alert.resource_url), 200)
+        open_ = alert.open_findings
         entities = ", ".join(alert.entities) or "personal data"
-        summary = f"[{alert.severity}] {entities} published in {file_name} ({alert.target})"
+        count = f"{len(open_):,} findings" if len(open_) != 1 else "1 finding"
+        where = f"{file_name} ({alert.target})"
+        summary = f"[{alert.severity}] {count} ({entities}) published in {where}"
+        if alert.event == "updated":
+            summary = f"Updated: {summary}"
         if alert.reason:
             summary += f": {alert.reason}"
-        if len(summary) > SUMMARY_CHARS:
-            summary = summary[: SUMMARY_CHARS - 1] + "…"
-        links = [{"href": alert.resource_url, "text": "Published file"}]
+        summary = printable(summary)  # shown as one line in pagers and apps
+        details = alert_document(alert, caps, markers=True)
+        links = [{"href": cut_text(alert.resource_url, 4096), "text": "Published file"}]
         if alert.link:
-            links.insert(0, {"href": alert.link, "text": "leakmon finding"})
+            links.insert(0, {"href": alert.link, "text": "leakmon incident"})
         return {
             "routing_key": self._routing_key,
             "event_action": "trigger",
@@ -123,24 +149,33 @@ class PagerDutyNotifier:
             "client": "leakmon",
             **({"client_url": alert.link} if alert.link else {}),
             "payload": {
-                "summary": summary,
+                "summary": cut_text(summary, SUMMARY_CHARS),
                 "source": alert.target,
                 "severity": SEVERITIES[alert.severity],
                 "timestamp": alert.occurred_at.isoformat(),
                 "component": file_name,
                 "group": alert.target,
-                "class": ",".join(alert.entities) or "personal-data",
+                "class": cut_text(",".join(alert.entities) or "personal-data", 1000),
                 "custom_details": {
-                    "resource_url": alert.resource_url,
-                    "portal": alert.portal,
-                    "dataset": alert.dataset,
-                    "table": alert.table,
-                    "columns": list(alert.columns),
-                    "entities": list(alert.entities),
-                    "evidence": list(alert.evidence),
-                    "matched": alert.matched,
-                    "reason": alert.reason,
-                    "sequence": alert.sequence,
+                    key: details[key]
+                    for key in (
+                        "event",
+                        "resource_url",
+                        "portal",
+                        "dataset",
+                        "reason",
+                        "open_findings",
+                        "entities",
+                        "tables",
+                        "columns",
+                        "evidence",
+                        "matched",
+                        "findings",
+                        "truncated",
+                        "opened_at",
+                        "sequence",
+                    )
+                    if key in details
                 },
             },
             "links": links,
@@ -152,7 +187,7 @@ class PagerDutyNotifier:
         Raises:
             NotifyError: PagerDuty did not answer 2xx (invalid event, rate limited...).
         """
-        body = json.dumps(self.event(alert), ensure_ascii=False).encode()
+        body = self.body(alert)
         status, _ = http_post(
             self.name,
             self._url,

@@ -1,4 +1,4 @@
-"""Slack notifier: one incoming-webhook message per alert event, in Block Kit."""
+"""Slack notifier: one incoming-webhook message per incident event, in Block Kit."""
 
 from __future__ import annotations
 
@@ -11,26 +11,32 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.notifiers.base import HttpUrl, http_post, parse_config, register
+from monitor.notifiers.bounds import Caps, cut_list, fit, more
+from monitor.printable import printable
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig
-    from monitor.models import Alert
+    from monitor.models import Alert, AlertFinding
 
 __all__ = ["SlackNotifier"]
 
 logger = logging.getLogger(__name__)
 
-# Slack rejects a message whose blocks exceed these; cut with room to spare.
+# Slack's Block Kit limits (header text 150, section text 3,000, a field 2,000
+# characters, 10 fields, 50 blocks a message); a message's text is cut at 40,000.
+# Messages whose blocks add up to ~13,000 characters have been refused with
+# msg_blocks_too_long (slackapi/bolt-js#2509), so the whole body is kept under that.
 _HEADER_CHARS = 150
 _SECTION_CHARS = 3000
 _FIELD_CHARS = 2000
 _TEXT_CHARS = 3000
 _LIST_ITEMS = 20
+_MESSAGE_BYTES = 12_000
 
 
 def _escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape the characters Slack's mrkdwn treats as markup, and show controls and bidi."""
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cut(text: str, limit: int) -> str:
@@ -42,11 +48,25 @@ def _code(value: str) -> str:
     return "`" + _escape(value.replace("`", "'")) + "`"
 
 
-def _codes(values: tuple[str, ...]) -> str:
-    shown = [_code(v) for v in values[:_LIST_ITEMS]]
-    if len(values) > _LIST_ITEMS:
-        shown.append(f"and {len(values) - _LIST_ITEMS} more")
-    return ", ".join(shown) if shown else "_none_"
+def _codes(values: tuple[str, ...], noun: str = "", caps: Caps | None = None) -> str:
+    keep = _LIST_ITEMS if caps is None or caps.items is None else min(caps.items, _LIST_ITEMS)
+    chars = None if caps is None else caps.chars
+    shown, left = cut_list(values, keep, noun or "more", chars)
+    out = [_code(v) for v in shown]
+    if left:
+        out.append(more(left, noun) if noun else f"and {left:,} more")
+    return ", ".join(out) if out else "_none_"
+
+
+def _lines(title: str, lines: list[str], noun: str) -> str:
+    """Return a section text of as many lines as fit, then a count of the rest."""
+    text = title
+    for n, line in enumerate(lines):
+        marker = "\n" + more(len(lines) - n, noun)
+        if len(text) + 1 + len(line) + len(marker) > _SECTION_CHARS:
+            return text + marker
+        text += "\n" + line
+    return text
 
 
 def _link(url: str, label: str) -> str:
@@ -62,12 +82,14 @@ def _file_name(url: str) -> str:
 
 @register
 class SlackNotifier:
-    """Post each alert event to a Slack channel through an incoming webhook.
+    """Post each incident event (one per leaked file) to a Slack channel via an incoming webhook.
 
     The message carries a plain ``text`` (what phone notifications show) and
-    Block Kit ``blocks``: severity, target, the file and its link, table, columns,
-    entities, masked evidence, the reason, and a button back to the finding when
-    ``link_base`` is configured. A resolved event says so in its first words.
+    Block Kit ``blocks``: severity, target, open findings, entities, columns,
+    the file and its link, one line per finding, masked evidence, the reason, and
+    a button back to the incident when ``link_base`` is configured. An update or
+    a resolution says so in its first words. Long lists are cut with a count
+    ("… and 3,412 more columns") to stay within Slack's block limits.
 
     Config: ``url`` (required, the incoming-webhook URL, a secret); ``timeout``.
     An empty ``url`` switches the notifier off.
@@ -99,25 +121,43 @@ class SlackNotifier:
         return f"SlackNotifier(name={self.name!r})"
 
     def message(self, alert: Alert) -> dict[str, object]:
-        """Return the Slack message for an alert event."""
+        """Return the Slack message for an incident event, cut to Slack's limits."""
+        return json.loads(self.body(alert))  # type: ignore[no-any-return]  # our own JSON
+
+    def body(self, alert: Alert) -> bytes:
+        """Return the exact bytes sent: the message, with fewer details until it fits."""
+        return fit(
+            self.name,
+            _MESSAGE_BYTES,
+            lambda caps: json.dumps(self._message(alert, caps), ensure_ascii=False).encode(),
+        )
+
+    def _message(self, alert: Alert, caps: Caps) -> dict[str, object]:
         severity = str(alert.severity).upper()
         entities = ", ".join(alert.entities) or "personal data"
         file_name = _file_name(alert.resource_url)
+        open_ = alert.open_findings
+        count = f"{len(open_):,} findings" if len(open_) != 1 else "1 finding"
+        where = f"{file_name} ({alert.target})"
         if alert.event == "resolved":
-            headline = f"Resolved: {entities} in {file_name} ({alert.target})"
+            headline = f"Resolved: {entities} in {where}"
             text = f"[RESOLVED] {headline}. {alert.reason}"
+        elif alert.event == "updated":
+            headline = f"Updated, {severity}: {count} in {where}"
+            text = f"[{severity}] {headline}. {alert.reason}"
         else:
-            headline = f"{severity}: {entities} published in {file_name} ({alert.target})"
+            headline = f"{severity}: {entities} published in {where}"
             text = f"[{severity}] {headline}. {alert.reason}"
         facts = [
             f"*Severity*\n{severity}",
             f"*Target*\n{_escape(alert.target)}",
-            f"*Entities*\n{_codes(alert.entities)}",
-            f"*Columns*\n{_codes(alert.columns)}",
-            f"*Matched cells*\n{alert.matched}",
+            f"*Open findings*\n{len(open_):,}",
+            f"*Entities*\n{_codes(alert.entities, 'entities', caps)}",
+            f"*Columns*\n{_codes(alert.columns, 'columns', caps)}",
+            f"*Matched cells*\n{alert.matched:,}",
         ]
-        if alert.table:
-            facts.append(f"*Table*\n{_code(alert.table)}")
+        if alert.tables:
+            facts.append(f"*Tables*\n{_codes(alert.tables, 'tables', caps)}")
         blocks: list[dict[str, object]] = [
             {
                 "type": "header",
@@ -135,8 +175,16 @@ class SlackNotifier:
                     else ""
                 )
             ),
-            _section(f"*Evidence (masked)*\n{_codes(alert.evidence)}"),
         ]
+        if caps.findings != 0:
+            shown = alert.findings if caps.findings is None else alert.findings[: caps.findings]
+            lines = [_finding_line(f, caps) for f in shown]
+            left = len(alert.findings) - len(shown)
+            title = "*Findings*"
+            if left:
+                lines.append(more(left, "findings"))
+            blocks.append(_section(_lines(title, lines, "findings")))
+        blocks.append(_section(f"*Evidence (masked)*\n{_codes(alert.evidence, 'samples', caps)}"))
         if alert.reason:
             blocks.append(_section(f"*Reason*\n{_escape(alert.reason)}"))
         if alert.link:
@@ -146,7 +194,7 @@ class SlackNotifier:
                     "elements": [
                         {
                             "type": "button",
-                            "text": {"type": "plain_text", "text": "Open finding"},
+                            "text": {"type": "plain_text", "text": "Open incident"},
                             "url": alert.link,
                         }
                     ],
@@ -159,7 +207,7 @@ class SlackNotifier:
                     {
                         "type": "mrkdwn",
                         "text": _cut(
-                            f"leakmon · {alert.event} · key {_code(alert.key)} · "
+                            f"leakmon · {alert.event} · incident {_code(alert.key[:12])} · "
                             f"event {alert.sequence} · {alert.occurred_at.isoformat()}",
                             _SECTION_CHARS,
                         ),
@@ -178,6 +226,22 @@ class SlackNotifier:
         body = json.dumps(self.message(alert), ensure_ascii=False).encode()
         status, _ = http_post(self.name, self._url, body, timeout=self._timeout)
         logger.debug("slack %r answered %d for key=%s", self.name, status, alert.key)
+
+
+def _finding_line(finding: AlertFinding, caps: Caps) -> str:
+    change = {
+        "opened": " · new",
+        "escalated": " · more severe",
+        "resolved": " · resolved",
+        "allowed": " · allow-listed",
+    }.get(finding.change or "", "")
+    where = _codes(finding.columns, "columns", caps)
+    if finding.table:
+        where = f"{_code(finding.table[:120])} {where}"
+    return (
+        f"• *{str(finding.severity).upper()}* {_escape(finding.entity)} in {where}"
+        f" ({finding.matched:,} cells){change}"
+    )
 
 
 def _section(text: str) -> dict[str, object]:

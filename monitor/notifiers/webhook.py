@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from monitor.notifiers.base import HttpUrl, http_post, parse_config, register
+from monitor.notifiers.bounds import alert_document, fit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: How far a receiver should let a signature's timestamp stray from its own clock.
 DEFAULT_TOLERANCE = 300.0
+#: The default body limit (``max_body_kb``): most HTTP servers and gateways take 1 MB.
+DEFAULT_MAX_BODY_KB = 512
 
 
 def sign(secret: str | bytes, timestamp: str, body: bytes) -> str:
@@ -63,16 +66,28 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def _json(document: dict[str, object]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 @register
 class WebhookNotifier:
-    """POST each alert as JSON to any HTTPS endpoint, signed when a secret is set.
+    """POST each incident event as JSON to any HTTPS endpoint, signed when a secret is set.
 
-    The body is ``Alert.to_dict()``: ``event``, ``key``, ``severity``, ``target``,
-    ``resource_url``, ``table``, ``columns``, ``entities``, ``evidence`` (masked
-    samples only), ``reason``, ``matched``, ``occurred_at``, ``sequence`` and ``link``.
+    One incident per file: ``opened`` with every finding of the file, ``updated``
+    when findings are added, leave or grow more severe, ``resolved`` when the last
+    one resolves. The body is ``Alert.to_dict()``: ``event``, ``key`` (the
+    incident's), ``severity``, ``target``, ``resource_url``, ``portal``,
+    ``dataset``, ``reason``, ``entities``, ``tables``, ``columns``, ``evidence``
+    (masked samples only), ``matched``, ``open_findings``, ``findings`` (one
+    object per finding: ``key``, ``entity``, ``severity``, ``status``, ``change``,
+    ``table``, ``columns``, ``evidence``, ``matched``, ``reason``),
+    ``occurred_at``, ``opened_at``, ``sequence`` and ``link``. A body larger than
+    ``max_body_kb`` is cut (fewer findings, shorter lists) until it fits, and
+    ``truncated`` counts what was left out (``{"columns": 3412}``).
 
     Headers:
-        ``X-Leakmon-Event``: ``opened`` or ``resolved``.
+        ``X-Leakmon-Event``: ``opened``, ``updated`` or ``resolved``.
         ``X-Leakmon-Delivery``: ``<key>:<sequence>``, the same on every redelivery of an
         event; delivery is at least once, so a receiver should drop ids it has seen.
         ``X-Leakmon-Timestamp``: Unix seconds when this attempt was sent (not when the
@@ -86,8 +101,8 @@ class WebhookNotifier:
     timestamps more than five minutes away from its clock (replays).
     ``monitor.notifiers.webhook.verify_signature`` does exactly this.
 
-    Config: ``url`` (required, a secret); ``secret`` (optional HMAC key); ``timeout``.
-    An empty ``url`` switches the notifier off.
+    Config: ``url`` (required, a secret); ``secret`` (optional HMAC key); ``timeout``;
+    ``max_body_kb`` (default 512). An empty ``url`` switches the notifier off.
     """
 
     kind: ClassVar[str] = "webhook"
@@ -101,6 +116,7 @@ class WebhookNotifier:
         url: HttpUrl
         secret: SecretStr | None = None
         timeout: float = Field(10.0, gt=0)
+        max_body_kb: int = Field(DEFAULT_MAX_BODY_KB, ge=4, le=100 * 1024)
 
     def __init__(
         self,
@@ -109,12 +125,14 @@ class WebhookNotifier:
         secret: str | bytes | None = None,
         name: str = "webhook",
         timeout: float = 10.0,
+        max_body_kb: int = DEFAULT_MAX_BODY_KB,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self._url = url
         self._secret = secret or None
         self._timeout = timeout
+        self._max_bytes = max_body_kb * 1024
         self._clock = clock
 
     @classmethod
@@ -126,14 +144,19 @@ class WebhookNotifier:
             secret=conf.secret.get_secret_value() if conf.secret else None,
             name=conf.name,
             timeout=conf.timeout,
+            max_body_kb=conf.max_body_kb,
         )
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(name={self.name!r}, signed={self._secret is not None})"
 
     def body(self, alert: Alert) -> bytes:
-        """Return the exact bytes sent (and signed) for an alert."""
-        return json.dumps(alert.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        """Return the exact bytes sent (and signed) for an alert, within ``max_body_kb``."""
+        return fit(
+            self.name,
+            self._max_bytes,
+            lambda caps: _json(alert_document(alert, caps, markers=False)),
+        )
 
     def headers(self, alert: Alert, body: bytes) -> dict[str, str]:
         """Return the leakmon headers for one attempt, signing ``body`` when a secret is set."""
@@ -152,6 +175,8 @@ class WebhookNotifier:
 
         Raises:
             NotifyError: the endpoint did not answer 2xx.
+            NotifyRefused: it answered 400, 413, 415 or 422: it will not take this body,
+                however often it is sent.
         """
         body = self.body(alert)
         status, _ = http_post(

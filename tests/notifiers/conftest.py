@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from monitor.models import Alert, Severity
+from monitor.models import Alert, AlertFinding, Severity
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -160,24 +160,79 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _alert(**overrides: Any) -> Alert:
+    """Build a synthetic incident event of a CCW-like file.
+
+    By default the incident has two findings (names over two columns, SSNs over
+    one). The per-finding fields of the old one-finding alerts (``table``,
+    ``columns``, ``entities``, ``evidence``, ``matched``) are still accepted: they
+    build one finding per entity, the first carrying the columns and evidence.
+    """
+    legacy = {k: overrides.pop(k) for k in _LEGACY if k in overrides}
+    event = overrides.get("event", "opened")
+    status = "resolved" if event == "resolved" else "open"
+    change = "resolved" if event == "resolved" else "opened"
+    if "findings" not in overrides:
+        if legacy:
+            entities = legacy.get("entities", ("PERSON",))
+            overrides["findings"] = tuple(
+                AlertFinding(
+                    key=f"fk-{n}",
+                    entity=entity,
+                    severity=overrides.get("severity", Severity.HIGH),
+                    status=status,
+                    table=legacy.get("table"),
+                    columns=tuple(legacy.get("columns", ("name",))) if n == 0 else (),
+                    evidence=tuple(legacy.get("evidence", ())) if n == 0 else (),
+                    matched=int(legacy.get("matched", 120)) if n == 0 else 0,
+                    reason="synthetic finding",
+                    change=change,
+                )
+                for n, entity in enumerate(entities)
+            )
+        else:
+            overrides["findings"] = (
+                AlertFinding(
+                    key="fk-person",
+                    entity="PERSON",
+                    severity=Severity.HIGH,
+                    status=status,
+                    table=None,
+                    columns=("first_name", "last_name"),
+                    evidence=("J*** S****",),
+                    matched=100,
+                    reason="Columns first_name and last_name hold names.",
+                    change=change,
+                ),
+                AlertFinding(
+                    key="fk-ssn",
+                    entity="US_SSN",
+                    severity=Severity.HIGH,
+                    status=status,
+                    table=None,
+                    columns=("ssn",),
+                    evidence=("***-**-6789",),
+                    matched=20,
+                    reason="Column ssn holds US social security numbers.",
+                    change=change,
+                ),
+            )
     values: dict[str, Any] = {
         "event": "opened",
         "key": "f-0001",
         "severity": Severity.HIGH,
         "target": "openjustice",
         "resource_url": "https://data.example.gov/files/ccw_permits.csv",
-        "table": None,
-        "columns": ("first_name", "last_name", "ssn"),
-        "entities": ("PERSON", "US_SSN"),
-        "evidence": ("J*** S****", "***-**-6789"),
         "reason": "Column ssn holds US social security numbers.",
-        "matched": 120,
         "occurred_at": T0,
         "sequence": 1,
         "link": "https://leakmon.example.gov/findings/f-0001",
+        "opened_at": T0,
     }
     values.update(overrides)
     return Alert(**values)
+
+
+_LEGACY = ("table", "columns", "entities", "evidence", "matched")
 
 
 @pytest.fixture

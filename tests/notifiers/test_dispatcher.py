@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from monitor.errors import NotifyError, StoreError
+from monitor.errors import NotifyError, NotifyRefused, StoreError
 from monitor.metrics import Metrics
 from monitor.notifiers import Dispatcher, WebhookNotifier
 
@@ -31,6 +31,7 @@ class Row:
     next_attempt_at: dt.datetime
     attempts: int = 0
     delivered_at: dt.datetime | None = None
+    parked_at: dt.datetime | None = None
     errors: list[str] = field(default_factory=list)
     gaps: list[float] = field(default_factory=list)
 
@@ -51,7 +52,7 @@ class FakeOutbox:
     def due(self, now: dt.datetime, limit: int = 100) -> list[Row]:
         heads: dict[tuple[str, str], Row] = {}
         for row in self.rows:
-            if row.delivered_at is None:
+            if row.delivered_at is None and row.parked_at is None:
                 heads.setdefault((row.notifier, row.alert.key), row)
         return [r for r in heads.values() if r.next_attempt_at <= now][:limit]
 
@@ -71,8 +72,16 @@ class FakeOutbox:
         row.gaps.append((next_attempt_at - at).total_seconds())
         row.next_attempt_at = next_attempt_at
 
+    def park(self, item_id: int, at: dt.datetime, error: str) -> None:
+        row = self.rows[item_id - 1]
+        assert row.delivered_at is None
+        assert row.parked_at is None
+        row.attempts += 1
+        row.errors.append(error)
+        row.parked_at = at
+
     def outbox_depth(self) -> int:
-        return sum(r.delivered_at is None for r in self.rows)
+        return sum(r.delivered_at is None and r.parked_at is None for r in self.rows)
 
 
 class RecordingNotifier:
@@ -477,3 +486,72 @@ def test_a_closed_gate_delivers_nothing_until_it_opens(outbox, make_alert):
     assert _wait_for(lambda: len(rec.sent) == 1)
     stop.set()
     thread.join(timeout=2)
+
+
+def test_refused_event_is_parked_after_its_retries_and_later_events_go_on(outbox, clock, metrics):
+    """A receiver that refuses one body (HTTP 400) for good: parked, counted, not in the way."""
+    refused = NotifyRefused("notifier 'rec': POST http://h/…: answered HTTP 400: invalid event")
+    notifier = RecordingNotifier(
+        fail=lambda a: refused if (a.key, a.sequence) == ("A", 1) else None
+    )
+    dispatcher = Dispatcher(
+        outbox, {"rec": notifier}, metrics, clock=clock, rng=random.Random(1), max_refusals=3
+    )
+    first = outbox.add("rec", make_alert_for("A", 1))
+    outbox.add("rec", make_alert_for("A", 2, "resolved"))
+    outbox.add("rec", make_alert_for("B", 1))
+
+    for _ in range(10):
+        dispatcher.run_once()
+        clock.advance(5)
+
+    assert first.parked_at is not None
+    assert len(first.errors) == 3  # tried three times, then parked
+    assert [(a.key, a.sequence) for a in notifier.sent] == [("B", 1), ("A", 2)]
+    assert _sample(metrics, "leakmon_alerts_parked_total", notifier="rec") == 1
+    assert outbox.outbox_depth() == 0
+
+
+def test_a_refusal_does_not_pause_the_notifier(outbox, clock, metrics):
+    refused = NotifyRefused("answered HTTP 422")
+    notifier = RecordingNotifier(fail=lambda a: refused if a.key == "bad" else None)
+    dispatcher = Dispatcher(outbox, {"rec": notifier}, metrics, clock=clock)
+    outbox.add("rec", make_alert_for("bad", 1))
+    for n in range(5):
+        outbox.add("rec", make_alert_for(f"ok{n}", 1))
+
+    dispatcher.run_once()
+
+    assert len(notifier.sent) == 5  # a server error would have paused "rec" for all of them
+
+
+def test_server_errors_are_retried_and_never_parked(outbox, clock, metrics):
+    notifier = RecordingNotifier(fail=_always(NotifyError("answered HTTP 503")))
+    dispatcher = Dispatcher(outbox, {"rec": notifier}, metrics, clock=clock)
+    row = outbox.add("rec", make_alert_for("A", 1))
+
+    for _ in range(50):
+        dispatcher.run_once()
+        clock.advance(61)
+
+    assert row.parked_at is None
+    assert notifier.calls >= 40
+
+
+def test_set_notifiers_swaps_them_for_the_next_event(outbox, clock, metrics):
+    old, new = RecordingNotifier("rec"), RecordingNotifier("rec")
+    dispatcher = Dispatcher(outbox, {"rec": old}, metrics, clock=clock)
+    outbox.add("rec", make_alert_for("A", 1))
+    dispatcher.run_once()
+
+    dispatcher.set_notifiers({"rec": new})
+    outbox.add("rec", make_alert_for("B", 1))
+    dispatcher.run_once()
+
+    assert ([a.key for a in old.sent], [a.key for a in new.sent]) == (["A"], ["B"])
+
+
+def make_alert_for(key: str, sequence: int, event: str = "opened") -> Alert:
+    from tests.notifiers.conftest import _alert
+
+    return _alert(key=key, sequence=sequence, event=event)

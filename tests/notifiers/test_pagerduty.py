@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from pydantic import SecretStr
@@ -11,7 +12,7 @@ from monitor.config import NotifierConfig
 from monitor.errors import ConfigError, NotConfigured, NotifyError
 from monitor.models import Severity
 from monitor.notifiers import PagerDutyNotifier
-from monitor.notifiers.pagerduty import EVENTS_URL
+from monitor.notifiers.pagerduty import EVENTS_URL, MAX_EVENT_BYTES
 
 ROUTING_KEY = "R0UTING-KEY-0123456789abcdef"
 
@@ -21,7 +22,7 @@ def _pd(url: str = "http://127.0.0.1:9/v2/enqueue") -> PagerDutyNotifier:
 
 
 def test_opened_event_triggers(make_alert):
-    alert = make_alert(table="Sheet1")
+    alert = make_alert()
     body = _pd().event(alert)
 
     assert body["routing_key"] == ROUTING_KEY
@@ -40,8 +41,10 @@ def test_opened_event_triggers(make_alert):
     assert details["entities"] == ["PERSON", "US_SSN"]
     assert details["evidence"] == ["J*** S****", "***-**-6789"]
     assert details["resource_url"] == alert.resource_url
-    assert details["table"] == "Sheet1"
-    assert {"href": alert.link, "text": "leakmon finding"} in body["links"]
+    assert details["open_findings"] == 2
+    assert [f["entity"] for f in details["findings"]] == ["PERSON", "US_SSN"]
+    assert "truncated" not in details
+    assert {"href": alert.link, "text": "leakmon incident"} in body["links"]
     assert {"href": alert.resource_url, "text": "Published file"} in body["links"]
 
 
@@ -90,9 +93,31 @@ def test_summary_is_capped_below_1024_chars(make_alert):
 def test_short_summary_is_untouched(make_alert):
     summary = _pd().event(make_alert())["payload"]["summary"]
     assert summary == (
-        "[high] PERSON, US_SSN published in ccw_permits.csv (openjustice): "
+        "[high] 2 findings (PERSON, US_SSN) published in ccw_permits.csv (openjustice): "
         "Column ssn holds US social security numbers."
     )
+
+
+def test_update_triggers_again_under_the_same_key(make_alert):
+    body = _pd().event(make_alert(event="updated", sequence=2))
+
+    assert (body["event_action"], body["dedup_key"]) == ("trigger", "f-0001")
+    assert body["payload"]["summary"].startswith("Updated: [high] 2 findings")
+
+
+def test_event_over_pagerdutys_size_limit_is_cut_with_counts(make_alert):
+    """Thousands of long column names: the event is cut under 512 KB, saying how much."""
+    columns = tuple(f"column_{n:05d}_" + "x" * 200 for n in range(5000))
+    alert = make_alert(entities=("SCHEMA_DRIFT",), columns=columns, reason="columns added")
+    assert len(json.dumps(alert.to_dict())) > 1_000_000
+
+    body = _pd().body(alert)
+    details = json.loads(body)["payload"]["custom_details"]
+
+    assert len(body) <= MAX_EVENT_BYTES < 512 * 1000
+    assert details["truncated"]["columns"] > 0
+    shown = details["columns"]
+    assert shown[-1] == f"… and {5000 - (len(shown) - 1):,} more columns"
 
 
 def test_send_accepts_202(receiver, make_alert):

@@ -33,7 +33,7 @@ def test_message_has_text_and_blocks(make_alert):
 
 
 def test_message_carries_every_fact(make_alert):
-    alert = make_alert(table="Sheet1")
+    alert = make_alert()
     text = _all_text(SlackNotifier("https://hooks.example.com/x").message(alert))
 
     for fact in (
@@ -48,11 +48,47 @@ def test_message_carries_every_fact(make_alert):
         "`J*** S****`",
         "`***-**-6789`",
         alert.reason,
-        "Sheet1",
         "120",
+        "Open findings",
+        "100 cells",
         alert.link,
     ):
         assert fact in text, fact
+
+
+def test_a_table_is_named(make_alert):
+    text = _all_text(
+        SlackNotifier("https://hooks.example.com/x").message(make_alert(table="Sheet1"))
+    )
+
+    assert "`Sheet1`" in text
+
+
+def test_updated_event_says_so_first(make_alert):
+    message = SlackNotifier("https://hooks.example.com/x").message(
+        make_alert(event="updated", sequence=2, reason="1 added; 2 finding(s) open")
+    )
+
+    assert message["blocks"][0]["text"]["text"].startswith("Updated, HIGH: 2 findings")
+
+
+def test_huge_incident_fits_slacks_limits_with_counts(make_alert):
+    columns = tuple(f"column_{n:05d}_" + "x" * 100 for n in range(5000))
+    alert = make_alert(entities=tuple(["PERSON"] * 400), columns=columns)
+
+    body = SlackNotifier("https://hooks.example.com/x").body(alert)
+    message = json.loads(body)
+
+    assert len(body) <= 12_000
+    assert len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        for field in block.get("fields", []):
+            assert len(field["text"]) <= 2000
+        if block["type"] == "section" and "text" in block:
+            assert len(block["text"]["text"]) <= 3000
+    text = _all_text(message)
+    assert "more columns" in text
+    assert "more findings" in text
 
 
 def test_resolved_event_says_resolved(make_alert):

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from monitor import __version__
 from monitor.config import NotifierConfig
-from monitor.errors import ConfigError, NotConfigured, NotifyError
+from monitor.errors import ConfigError, NotConfigured, NotifyError, NotifyRefused
 from monitor.notifiers import WebhookNotifier, verify_signature
 from monitor.notifiers.webhook import sign
 
@@ -40,17 +40,22 @@ def test_posts_alert_as_json(receiver, make_alert):
         "severity",
         "target",
         "resource_url",
-        "table",
+        "tables",
         "columns",
         "entities",
         "evidence",
         "reason",
         "matched",
+        "open_findings",
+        "findings",
         "occurred_at",
+        "opened_at",
         "sequence",
         "link",
     ):
         assert key in body
+    assert [f["key"] for f in body["findings"]] == ["fk-person", "fk-ssn"]
+    assert "truncated" not in body
     assert body["event"] == "opened"
     assert body["severity"] == "high"
     assert body["columns"] == ["first_name", "last_name", "ssn"]
@@ -296,3 +301,35 @@ def test_from_config_rejects_non_http_url_without_echoing_it():
     with pytest.raises(ConfigError, match=r"'oncall' \(webhook\): url: .*http") as caught:
         WebhookNotifier.from_config(cfg)
     assert TOKEN not in str(caught.value)
+
+
+def test_body_over_max_body_kb_is_cut_and_counts_what_is_left_out(receiver, make_alert):
+    columns = tuple(f"col_{n}" + "y" * 100 for n in range(3000))
+    alert = make_alert(entities=("SCHEMA_DRIFT",), columns=columns)
+
+    WebhookNotifier(receiver.url, max_body_kb=64).send(alert)
+
+    [got] = receiver.requests
+    assert len(got.body) <= 64 * 1024
+    body = got.json()
+    assert body["truncated"]["columns"] == 3000 - len(body["columns"])
+    assert all(c.startswith("col_") for c in body["columns"])  # no marker among real values
+
+
+def test_max_body_kb_comes_from_the_config():
+    cfg = NotifierConfig(name="hook", kind="webhook", url="https://h.example/x", max_body_kb=8)
+
+    assert WebhookNotifier.from_config(cfg)._max_bytes == 8 * 1024
+
+
+def test_a_refused_body_is_a_refusal_and_a_refused_sender_is_not(receiver, make_alert):
+    for status in (400, 413, 422):
+        receiver.fail(1, status, b"invalid payload")
+        with pytest.raises(NotifyRefused, match=f"HTTP {status}"):
+            WebhookNotifier(receiver.url).send(make_alert())
+    # A wrong secret, a deleted hook, a rate limit, an outage: events must wait, not park.
+    for status in (401, 403, 404, 429, 500, 503):
+        receiver.fail(1, status)
+        with pytest.raises(NotifyError) as caught:
+            WebhookNotifier(receiver.url).send(make_alert())
+        assert not isinstance(caught.value, NotifyRefused)
