@@ -37,6 +37,7 @@ import pytest
 
 from monitor.standin import Portal
 from tests import synthetic
+from tests.evidence import raw_values_in
 from tests.faults.harness import Daemon, HoldingReceiver, engine_for, outbox_deliveries, wait_until
 
 if TYPE_CHECKING:
@@ -162,3 +163,107 @@ def test_no_raw_value_reaches_the_store_logs_metrics_or_webhooks(
     # Nothing of the downloads is left behind in the daemon's temp folder either (its own
     # spool folder, monitor.spool, stays until it stops; it must hold no file).
     assert not [p for p in daemon.spool.rglob("leakmon-*") if p.is_file()]
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> str:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+
+
+def test_no_canary_from_file_structure_reaches_any_sink(tmp_path: Path) -> None:
+    """Names of columns, tables, members, keys, drift columns and errors: every sink, every value.
+
+    Canary people stand where readers make identifiers of them (``tests/structures.py``).
+    A real daemon with a webhook, Slack and PagerDuty receiver pages them; then the
+    drift file changes to a version whose header row is a record. The whole store, the
+    logs, ``/metrics``, every notifier body, ``leakmon findings`` (text and JSON) and
+    ``leakmon scan`` (text and JSON) must hold none of the canary values.
+    """
+    from tests.structures import write_structures
+
+    structures = write_structures(tmp_path / "files")
+    portal = Portal().start()
+    receivers = {name: HoldingReceiver().start() for name in ("hook", "slack", "pd")}
+    for name, path in structures.files.items():
+        portal.publish(name, path.read_bytes(), media_type="application/octet-stream")
+    db = tmp_path / "state.db"
+    storage = f"sqlite:///{db}"
+    notify = [
+        {"name": "hook", "kind": "webhook", "url": receivers["hook"].url},
+        {"name": "slack", "kind": "slack", "url": receivers["slack"].url},
+        {
+            "name": "pd",
+            "kind": "pagerduty",
+            "routing_key": "R0UT1NGKEY0000000000000000000000",
+            "url": receivers["pd"].url,
+        },
+    ]
+    for n in notify:
+        n.update({"min_severity": "low", "timeout": 10})
+    daemon = Daemon(tmp_path, storage=storage, portal_url=portal.url, notify=notify, verbose=True)
+    engine = engine_for(storage)
+    try:
+        daemon.start().wait_ready()
+
+        def paged(names: set[str]) -> bool:
+            posts = receivers["hook"].posts
+            urls = {p.json()["resource_url"].rsplit("/", 1)[-1] for p in posts}
+            return names <= urls and all(r.posts for r in receivers.values())
+
+        wanted = set(structures.files) - {"drift.csv"}  # a clean file pages nothing yet
+        assert wait_until(lambda: paged(wanted), 90), (
+            [p.json()["resource_url"] for p in receivers["hook"].posts],
+            daemon.logs()[-4000:],
+        )
+        assert structures.drift_v2 is not None
+        before = len(receivers["hook"].posts)
+        portal.publish("drift.csv", structures.drift_v2.read_bytes())
+
+        def drifted() -> bool:
+            return any("SCHEMA_DRIFT" in p.body.decode() for p in receivers["hook"].posts[before:])
+
+        assert wait_until(drifted, 60), daemon.logs()[-4000:]
+        assert wait_until(lambda: all(outbox_deliveries(engine).values()), 30)
+        metrics = daemon.metrics()
+    finally:
+        daemon.stop()
+        engine.dispose()
+        for r in receivers.values():
+            r.stop()
+        portal.stop()
+
+    files = [str(p) for p in [*structures.files.values(), structures.drift_v2]]
+    haystacks = {
+        "store": _store_dump(db),
+        "logs": daemon.logs(),
+        "metrics": metrics,
+        **{
+            f"{name} bodies": "\n".join(p.body.decode() for p in r.posts)
+            for name, r in receivers.items()
+        },
+        "findings (text)": _cli("findings", "--config", str(daemon.config)),
+        "findings (json)": _cli("findings", "--config", str(daemon.config), "--format", "json"),
+        "scan (text)": _cli("scan", *files),
+        "scan (json)": _cli("scan", "--format", "json", *files),
+    }
+    # The haystacks are the real thing: structure findings, position names, masked errors.
+    assert "column 1" in haystacks["store"]
+    assert "member 1" in haystacks["store"]
+    assert "SCHEMA_DRIFT" in haystacks["hook bodies"]
+    assert "looks like personal data" in haystacks["store"]  # deep.json's error, masked
+    assert "PERSON" in haystacks["findings (json)"]
+    assert "deep.json" in haystacks["scan (json)"]
+
+    leaked = {where: raw_values_in(structures.canaries, text) for where, text in haystacks.items()}
+    assert leaked == {where: [] for where in haystacks}

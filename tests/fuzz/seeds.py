@@ -15,6 +15,8 @@ from pathlib import Path
 
 import openpyxl
 
+from monitor.vizql.encode import encode_underlying_data
+from monitor.vizql.envelope import write_envelope
 from tests.readers.test_pdf import _pdf, _ruled_table, _text
 from tests.readers.test_spreadsheet import _ods
 
@@ -73,6 +75,50 @@ def _html() -> bytes:
     ).encode()
 
 
+def _vizql(path: Path) -> bytes:
+    """Return a spooled VizQL full-data answer over the rows (a bootstrap segment first)."""
+    boot = {"0": {"dataColumns": [{"dataType": "cstring", "dataValues": ["Overview", "%null%"]}]}}
+    _, answer = encode_underlying_data(
+        ROWS[0], ROWS[1:], session_segments=boot, aliases={"Name": {"Ann Example": "A. E."}}
+    )
+    write_envelope(
+        path,
+        mechanism="full_data",
+        view="Staff/People",
+        segments=boot,
+        response=json.dumps(answer).encode(),
+    )
+    return path.read_bytes()
+
+
+def _tableau_files() -> dict[str, tuple[Seed, ...]]:
+    """Return seeds for the Tableau workbook readers (a real Hyper extract with the extra)."""
+    from tests.readers.tableau_files import twb_xml, write_hyper, zip_bytes
+
+    columns = [(f"c{i}", name) for i, name in enumerate(ROWS[0])]
+    hyper = b"Hyper\x08\x00\x00" + bytes(4096)  # without the extra, only its signature
+    try:
+        import tableauhyperapi  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        with tempfile.TemporaryDirectory(prefix="leakmon-seeds-") as tmp:
+            hyper = write_hyper(
+                Path(tmp) / "x.hyper", [c for c, _ in columns], ROWS[1:]
+            ).read_bytes()
+    twb = twb_xml("Staff", columns)
+    tde = b"\x20\x02\x01\x62\xa0\x1e\xab\x07" + bytes(512)
+    return {
+        "twb": (("Book.twb", twb),),
+        "twbx": (
+            ("Book.twbx", zip_bytes({"Book.twb": twb, "Data/Extracts/people.hyper": hyper})),
+            ("Book.twb", zip_bytes({"Book.twb": twb, "Data/Staff/people.csv": _csv()})),
+        ),
+        "hyper": (("people.hyper", hyper),),
+        "tde": (("people.tde", tde),),
+    }
+
+
 @functools.cache
 def seeds() -> dict[str, tuple[Seed, ...]]:
     """Return the seed files per reader kind (built once per process)."""
@@ -84,6 +130,7 @@ def seeds() -> dict[str, tuple[Seed, ...]]:
             folder / "p.pdf", [_text(72, 750, "Ann Example ann@example.com"), _text(72, 700, "2")]
         ).read_bytes()
         ods = _ods(folder / "s.ods", ROWS).read_bytes()
+        vizql = _vizql(folder / "full_data.vizql")
     return {
         "csv": (("people.csv", _csv()), ("people.tsv", _csv("\t", quote=True))),
         "spreadsheet": (("people.xlsx", _xlsx()), ("people.ods", ods)),
@@ -112,4 +159,6 @@ def seeds() -> dict[str, tuple[Seed, ...]]:
         ),
         "pdf": (("table.pdf", pdf_table), ("text.pdf", pdf_text)),
         "html": (("people.html", _html()),),
+        "tableau-data": (("full_data.vizql", vizql),),
+        **_tableau_files(),
     }

@@ -160,3 +160,15 @@ def test_archive_without_entries_yields_nothing(tmp_path: Path) -> None:
     path = tmp_path / "empty.zip"
     path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     assert list(read_tables(path, ReadLimits())) == []
+
+
+def test_a_start_page_with_a_broken_base_href_is_read(tmp_path: Path) -> None:
+    # Found by the 30-minute hostile-portal run: Scrapy's MetaRefreshMiddleware
+    # resolves the page's <base href> before the spider sees the page, raised
+    # ValueError on "http://[broken/", and the page was dropped: no link read, the
+    # poll incomplete with "no answer came", for as long as the page kept the tag.
+    from tests.crawl.conftest import run_scenario  # a child process: one reactor each
+
+    run = run_scenario("tests.fuzz.base_scenarios:broken_base", tmp_path)
+    assert run["files"] == [run["base"] + "data/leak.csv"]
+    assert run["ok"] is True
