@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -35,8 +37,10 @@ __all__ = [
     "HttpConfig",
     "LimitsConfig",
     "NotifierConfig",
+    "PageConfig",
     "ScanConfig",
     "Settings",
+    "TableauConfig",
     "TargetConfig",
     "format_validation_error",
     "load_scan_config",
@@ -87,6 +91,12 @@ class LimitsConfig(_Model):
     max_json_mb: int = Field(512, gt=0)
     worker_memory_mb: int = Field(3072, gt=128, description="address-space limit of a scan worker")
     worker_timeout_s: float = Field(900.0, gt=0, description="wall-clock limit of one file's scan")
+    worker_max_files: int = Field(
+        1000, gt=0, description="files a scan worker scans before a fresh one replaces it"
+    )
+    worker_recycle_mb: int = Field(
+        1024, gt=0, description="resident memory after a file past which a scan worker is replaced"
+    )
 
     def read_limits(self) -> ReadLimits:
         """Return the limits readers obey."""
@@ -120,6 +130,12 @@ class ScanConfig(_Model):
     hash_key: SecretStr | None = Field(
         None, description="HMAC key for finding fingerprints; from LEAKMON_HASH_KEY"
     )
+    retry_unchecked: Duration = Field(
+        900.0,
+        gt=0,
+        description="wait before fetching again a file that could not be checked completely;"
+        " doubles with each failure, up to a day",
+    )
 
     @property
     def fail_severity(self) -> Severity:
@@ -127,10 +143,76 @@ class ScanConfig(_Model):
         return Severity.parse(self.fail_on)
 
 
+#: The only hosts on which the findings page may be served without authentication.
+_LOOPBACK = re.compile(r"^(127\.\d{1,3}\.\d{1,3}\.\d{1,3})$")
+#: The shortest page secret accepted: a token or password a person cannot guess.
+PAGE_SECRET_MIN = 16
+
+
+class PageConfig(_Model):
+    """The read-only findings page (``http.page``); absent, no page is served.
+
+    The secret (the bearer token, or the basic-auth password) comes from
+    ``LEAKMON_PAGE_SECRET`` or from the file named by ``LEAKMON_PAGE_SECRET_FILE``,
+    never from YAML kept in a repository; without one the daemon refuses to start
+    the page. ``auth: none`` is accepted only on a 127.x.x.x listener (behind a
+    reverse proxy on the same host that authenticates, or an SSH or kubectl tunnel).
+    """
+
+    listen: str | None = Field(
+        None,
+        pattern=r"^[^:\s]*:\d{1,5}$",
+        description="host:port of a listener of its own; default: on http.listen",
+    )
+    auth: str = Field(
+        "basic",
+        pattern=r"^(basic|bearer|none)$",
+        description="basic (browsers ask for user and secret; bearer tokens are taken too),"
+        " bearer (Authorization: Bearer <secret> only), or none (127.x.x.x only)",
+    )
+    user: str = Field("leakmon", pattern=r"^[^:\s]{1,64}$", description="the basic-auth user")
+    secret: SecretStr | None = Field(
+        None, description="from LEAKMON_PAGE_SECRET or the file LEAKMON_PAGE_SECRET_FILE names"
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < PAGE_SECRET_MIN:
+            raise ValueError(
+                f"the page secret must be at least {PAGE_SECRET_MIN} characters long,"
+                f" got {len(secret.get_secret_value())}"
+            )
+        return secret
+
+
 class HttpConfig(_Model):
-    """The daemon's own HTTP endpoint: /metrics, /healthz, /readyz."""
+    """The daemon's own HTTP endpoint: /metrics, /healthz, /readyz, and the findings page."""
 
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:\s]*:\d{1,5}$")
+    page: PageConfig | None = Field(
+        None, description="the read-only findings page that alert links land on; absent: none"
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _port_in_range(cls, listen: str) -> str:
+        port = int(listen.rpartition(":")[2])
+        if not 0 <= port <= 65535:
+            raise ValueError(f"listen port must be 0..65535, got {port}")
+        return listen
+
+    @model_validator(mode="after")
+    def _open_page_on_loopback_only(self) -> HttpConfig:
+        if self.page is None or self.page.auth != "none":
+            return self
+        host = (self.page.listen or self.listen).rpartition(":")[0]
+        if not _LOOPBACK.match(host):
+            raise ValueError(
+                "http.page: auth none is allowed only on a 127.x.x.x listener (set"
+                f" http.page.listen: 127.0.0.1:PORT), not on {host or '<empty host>'!r}"
+            )
+        return self
 
 
 class CrawlConfig(_Model):
@@ -139,7 +221,26 @@ class CrawlConfig(_Model):
     user_agent: str = "leakmon/0.1 (+https://github.com/leakmon/leakmon; open-data leak monitor)"
     obey_robots_txt: bool = True
     autothrottle: bool = True
-    concurrent_requests: int = Field(8, gt=0, le=256)
+    concurrent_requests: int = Field(
+        8, gt=0, le=256, description="requests at once per target poll, all hosts together"
+    )
+    concurrent_requests_per_host: int = Field(
+        4,
+        gt=0,
+        le=64,
+        description="requests at once to one host (AutoThrottle paces at 1.5 × this ÷ latency,"
+        " so this limit binds); a target may set its own",
+    )
+    max_backlog_files: int = Field(
+        256,
+        gt=0,
+        description="downloaded files waiting for their scan; downloads pause at this many",
+    )
+    max_backlog_mb: int = Field(
+        1024,
+        gt=0,
+        description="bytes of downloaded files waiting for their scan; downloads pause above",
+    )
     download_timeout: Duration = Field(60.0, gt=0)
     download_max_mb: int = Field(512, gt=0, description="bodies above this are not downloaded")
     max_depth: int = Field(3, ge=0, description="link hops from a start URL")
@@ -148,6 +249,12 @@ class CrawlConfig(_Model):
         2000,
         gt=0,
         description="catalogue datasets walked per poll; larger catalogues take several polls",
+    )
+    coverage_alert_after: Duration = Field(
+        86400.0,
+        gt=0,
+        description="LeakmonCoverageIncomplete fires when a target's polls have left resources"
+        " unchecked (or the catalogue unread) for this long: 6h, 24h, 48h",
     )
     trusted_hosts: list[str] = Field(
         default_factory=list,
@@ -174,6 +281,26 @@ class CrawlConfig(_Model):
     )
 
 
+class TableauConfig(_Model):
+    """What a target's Tableau views may offer visitors, and how hard leakmon may ask.
+
+    ``forbidden`` turns a mechanism that a view offers into a high finding of its own,
+    before any personal data is found in it: a site meant for aggregates declares
+    that its dashboards must not offer full data or the workbook.
+    """
+
+    full_data: Literal["allowed", "forbidden"] = Field(
+        "allowed", description="Download > Data > Full data (View Underlying Data)"
+    )
+    workbook: Literal["allowed", "forbidden"] = Field(
+        "allowed", description="Download > Tableau Workbook (.twbx)"
+    )
+    crosstab: Literal["allowed", "forbidden"] = Field("allowed", description="Download > Crosstab")
+    sessions_per_host: int = Field(
+        2, gt=0, le=16, description="viz sessions open at once per Tableau host"
+    )
+
+
 class TargetConfig(_Model):
     """One portal to watch."""
 
@@ -187,6 +314,26 @@ class TargetConfig(_Model):
         description="html, ckan, socrata, arcgis, dcat, tableau; auto detects it",
     )
     max_depth: int | None = Field(None, ge=0)
+    robots: Literal["obey", "ignore"] = Field(
+        "obey",
+        description="ignore: do not read robots.txt for this target (for the portal's own"
+        " operator; logged at start); crawl.obey_robots_txt: false ignores it everywhere",
+    )
+    crawl_delay: Duration | None = Field(
+        None,
+        ge=0,
+        description="seconds between requests to one host; default: robots.txt's Crawl-Delay",
+    )
+    concurrent_requests_per_host: int | None = Field(
+        None,
+        gt=0,
+        le=64,
+        description="per-target crawl.concurrent_requests_per_host (a portal that agrees to more)",
+    )
+    coverage_alert_after: Duration | None = Field(
+        None, gt=0, description="per-target crawl.coverage_alert_after"
+    )
+    tableau: TableauConfig = Field(default_factory=TableauConfig)
 
     @field_validator("start_urls")
     @classmethod
@@ -194,6 +341,11 @@ class TargetConfig(_Model):
         for url in urls:
             if not re.match(r"^https?://[^/\s]+", url):
                 raise ValueError(f"start URL must be http(s)://host/..., got {url!r}")
+            try:  # an unclosed IPv6 bracket, a port out of range or not a number
+                parts = urlsplit(url)
+                _ = parts.hostname, parts.port
+            except ValueError as exc:
+                raise ValueError(f"start URL cannot be parsed ({exc}), got {url!r}") from None
         return urls
 
 
@@ -207,13 +359,20 @@ class NotifierConfig(_Model):
     routing_key: SecretStr | None = Field(None, description="PagerDuty integration key")
     min_severity: str = Field("high", pattern=r"^(low|medium|high|critical)$")
     timeout: Duration = Field(10.0, gt=0)
+    max_body_kb: int | None = Field(
+        None, ge=4, le=100 * 1024, description="webhook: largest body sent, in KiB (default 512)"
+    )
 
 
 class AllowRule(_Model):
     """An accepted finding: matching findings are kept but never alert. Audited."""
 
     target: str | None = None
-    resource: str | None = Field(None, description="a URL, or a glob such as */roster*.csv")
+    resource: str | None = Field(
+        None,
+        description="a URL, or a glob such as */roster*.csv (* and ? stay within a path"
+        " segment; ** and a leading * match anything)",
+    )
     table: str | None = None
     column: str | None = None
     entity: str | None = None
@@ -283,7 +442,7 @@ class Settings(_Model):
             ("target", [t.name for t in self.targets]),
             ("notifier", [n.name for n in self.notify]),
         ):
-            dupes = sorted({n for n in names if names.count(n) > 1})
+            dupes = sorted(n for n, k in Counter(names).items() if k > 1)  # linear
             if dupes:
                 raise ValueError(f"{kind} names must be unique, repeated: {', '.join(dupes)}")
         return self
@@ -301,17 +460,23 @@ class Settings(_Model):
         return self
 
 
-def _expand_env(value: Any, where: str) -> Any:
-    """Replace ``${NAME}`` in strings with environment variables; a missing one is an error."""
+def _expand_env(value: Any, where: str, lenient: bool = False) -> Any:
+    """Replace ``${NAME}`` in strings with environment variables; a missing one is an error.
+
+    With ``lenient``, a missing variable becomes ``<NAME not set>`` instead: commands that
+    send nothing (``findings``, ``status``...) do not need the notifiers' secrets.
+    """
     if isinstance(value, dict):
-        return {k: _expand_env(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _expand_env(v, f"{where}.{k}", lenient) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_expand_env(v, f"{where}[{i}]", lenient) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
+                if lenient:
+                    return f"<{name} not set>"
                 raise ConfigError(f"{where}: environment variable {name} is not set")
             return os.environ[name]
 
@@ -319,19 +484,73 @@ def _expand_env(value: Any, where: str) -> Any:
     return value
 
 
-def load_settings(path: Path) -> Settings:
+#: Values a configuration may expand to (aliases included): a billion-laughs file
+#: (nine aliases of nine aliases...) is refused here instead of filling memory.
+_MAX_YAML_NODES = 200_000
+
+
+def read_yaml(path: Path) -> Any:  # Any: whatever the YAML document holds
+    """Read a YAML file as UTF-8 and parse it safely, bounded in what aliases expand to.
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8 text, is not YAML, or
+            expands (through anchors and aliases) past ``_MAX_YAML_NODES`` values.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is invalid)") from exc
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    _bounded(loaded, path)
+    return loaded
+
+
+def _bounded(loaded: Any, path: Path) -> None:  # Any: a parsed YAML document
+    """Count the values a document expands to, stopping at the limit (aliases repeat nodes)."""
+    stack, seen = [loaded], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > _MAX_YAML_NODES:
+            raise ConfigError(
+                f"{path}: expands to more than {_MAX_YAML_NODES} values (anchors and aliases"
+                " nested like a 'billion laughs' document?); refused"
+            )
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def load_settings(path: Path, *, notifier_secrets: bool = True) -> Settings:
     """Load and validate the daemon's YAML configuration.
+
+    Args:
+        path: the YAML file.
+        notifier_secrets: require every ``${VAR}`` of the ``notify:`` section to be set;
+            commands that deliver nothing pass ``False``.
 
     Raises:
         ConfigError: naming the field path and the bad value.
     """
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    loaded = read_yaml(path)
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
-    data = _expand_env(loaded, str(path))
+    for section in ("scan", "http", "crawl", "cluster"):
+        if loaded.get(section) is not None and not isinstance(loaded[section], dict):
+            got = type(loaded[section]).__name__
+            raise ConfigError(f"{path}: {section}: must be a mapping, got {got}")
+    data = {
+        key: _expand_env(value, f"{path}.{key}", key == "notify" and not notifier_secrets)
+        for key, value in loaded.items()
+    }
     scan = dict(data.get("scan") or {})
     key = os.environ.get("LEAKMON_HASH_KEY")
     if key:
@@ -339,10 +558,29 @@ def load_settings(path: Path) -> Settings:
     data["scan"] = scan
     if "LEAKMON_STORAGE" in os.environ:
         data["storage"] = os.environ["LEAKMON_STORAGE"]
+    _page_secret(data, path)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path))) from exc
+
+
+def _page_secret(data: dict[str, Any], path: Path) -> None:
+    """Put the findings page's secret from the environment into ``http.page``, if configured."""
+    http = data.get("http")
+    if not isinstance(http, dict) or not isinstance(http.get("page"), dict):
+        return
+    secret = os.environ.get("LEAKMON_PAGE_SECRET")
+    secret_file = os.environ.get("LEAKMON_PAGE_SECRET_FILE")
+    if secret_file and not secret:
+        try:
+            secret = Path(secret_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path}: http.page: cannot read LEAKMON_PAGE_SECRET_FILE={secret_file}: {exc}"
+            ) from exc
+    if secret:
+        data["http"] = {**http, "page": {**http["page"], "secret": secret}}
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
@@ -366,13 +604,16 @@ def load_scan_config(
     """
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+        loaded = read_yaml(path)
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
-        data = dict(loaded.get("scan", loaded))
+        # A daemon config (as $LEAKMON_CONFIG names) holds its scan settings under scan:,
+        # perhaps none; a file of scan settings alone is the section itself.
+        daemon = "scan" in loaded or bool(set(loaded) & (set(Settings.model_fields) - {"scan"}))
+        section = loaded.get("scan") or {} if daemon else loaded
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: scan: must be a mapping, got {type(section).__name__}")
+        data = dict(section)
     data.update(overrides or {})
     key = os.environ.get("LEAKMON_HASH_KEY")
     if key:

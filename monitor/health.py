@@ -1,10 +1,13 @@
 """The daemon's HTTP endpoint: /metrics for Prometheus, /healthz and /readyz for orchestrators.
 
-Nothing else is served: findings and configuration stay off the network. Only
-GET and HEAD are answered (405 otherwise), so nothing can be changed through it.
-The readiness check runs on a thread of its own and is waited for a bounded time:
-a database that accepts connections but never answers must not hang the
-orchestrator's probes, /healthz behind them, or the Prometheus scrape.
+Nothing else is served, unless the findings page is configured onto the same
+listener (``http.page`` without a ``listen`` of its own; see monitor.web.page).
+Only GET and HEAD are answered (405 otherwise), so nothing can be changed through
+it. The server is threaded with timeouts (monitor.web.server): idle and slow
+clients delay no probe. The readiness check runs on a thread of its own and is
+waited for a bounded time: a database that accepts connections but never answers
+must not hang the orchestrator's probes, /healthz behind them, or the Prometheus
+scrape.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from monitor.web.server import Mount, WebServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from monitor.metrics import Metrics
+    from monitor.web.server import WsgiApp
 
 __all__ = ["HealthServer"]
 
@@ -29,16 +34,8 @@ logger = logging.getLogger(__name__)
 _PATHS = ("/metrics", "/healthz", "/readyz")
 _METHODS = ("GET", "HEAD")
 _TEXT = ("Content-Type", "text/plain")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Send access logs to debug logging instead of stderr."""
-        logger.debug("http %s", format % args)
-
-
-class _Server(WSGIServer):
-    daemon_threads = True
+#: Probes and scrapes are never cached, and never sniffed as another type.
+_COMMON = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
 
 
 class HealthServer:
@@ -51,6 +48,12 @@ class HealthServer:
         readiness_timeout: seconds a request waits for ``readiness``; past that it counts
             as not ready. At most one check runs at a time: a stuck one is waited for
             again by the next request, never started twice.
+        page: the findings page's WSGI app, served on the same listener for every
+            other path; ``None``: every other path is 404.
+        page_listen: ``host:port`` of a listener of the page's own; ``None``: the
+            page shares ``listen``.
+        idle_timeout: seconds a silent connection stays open.
+        request_timeout: seconds a request may take to arrive, from its first byte.
     """
 
     def __init__(
@@ -59,47 +62,74 @@ class HealthServer:
         metrics: Metrics,
         readiness: Callable[[], tuple[bool, dict[str, str]]],
         readiness_timeout: float = 3.0,
+        page: WsgiApp | None = None,
+        *,
+        page_listen: str | None = None,
+        idle_timeout: float = 30.0,
+        request_timeout: float = 10.0,
     ) -> None:
-        host, _, port = listen.rpartition(":")
         self._metrics = metrics
         self._readiness = readiness
         self._timeout = readiness_timeout
         self._checker = ThreadPoolExecutor(1, thread_name_prefix="readiness")
         self._check: Future[tuple[bool, dict[str, str]]] | None = None
-        self._server = make_server(
-            host or "127.0.0.1",
-            int(port),
-            self._app,
-            server_class=_Server,
-            handler_class=_QuietHandler,
+        self._check_lock = threading.Lock()
+        mounts = [Mount(self._app, None, threads=4, name="health")]
+        self._page_server: WebServer | None = None
+        if page is not None and page_listen is None:
+            mounts = [
+                Mount(self._app, frozenset(_PATHS), threads=4, name="health"),
+                Mount(page, None, threads=4, name="page"),
+            ]
+        self._server = WebServer(
+            listen, mounts, name="http", idle_timeout=idle_timeout, request_timeout=request_timeout
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        if page is not None and page_listen is not None:
+            self._page_server = WebServer(
+                page_listen,
+                [Mount(page, None, threads=4, name="page")],
+                name="page",
+                idle_timeout=idle_timeout,
+                request_timeout=request_timeout,
+            )
+        self._with_page = page is not None
 
     @property
     def address(self) -> str:
         """Return the bound ``host:port``."""
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self._server.address
+
+    @property
+    def page_address(self) -> str | None:
+        """Return where the findings page is served (``host:port``), or ``None``."""
+        if not self._with_page:
+            return None
+        return (self._page_server or self._server).address
 
     def start(self) -> None:
         """Start serving in the background."""
-        self._thread.start()
+        self._server.start()
+        if self._page_server is not None:
+            self._page_server.start()
         logger.info("serving /metrics, /healthz, /readyz on http://%s", self.address)
+        if self.page_address is not None:
+            logger.info("serving the findings page on http://%s/findings", self.page_address)
 
     def stop(self) -> None:
         """Stop serving (also when never started)."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
+        if self._page_server is not None:
+            self._page_server.stop()
         self._checker.shutdown(wait=False, cancel_futures=True)
 
     def _ready(self) -> tuple[bool, dict[str, str]]:
         """Return the readiness check's answer, or not ready when it takes too long."""
-        # Requests are served one at a time, so no lock is needed around _check.
-        if self._check is None or self._check.done():
-            self._check = self._checker.submit(self._readiness)
+        with self._check_lock:  # requests run on several threads: start one check at most
+            if self._check is None or self._check.done():
+                self._check = self._checker.submit(self._readiness)
+            check = self._check
         try:
-            return self._check.result(timeout=self._timeout)
+            return check.result(timeout=self._timeout)
         except FutureTimeout:
             self._metrics.ready.set(0)
             logger.warning("readiness check gave no answer within %g s", self._timeout)
@@ -118,7 +148,7 @@ class HealthServer:
             )
         else:
             status, headers, body = self._answer(path)
-        start(status, [*headers, ("Content-Length", str(len(body)))])
+        start(status, [*headers, *_COMMON, ("Content-Length", str(len(body)))])
         return [b"" if method == "HEAD" else body]
 
     def _answer(self, path: str) -> tuple[str, list[tuple[str, str]], bytes]:

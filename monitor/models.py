@@ -17,10 +17,18 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = [
+    "ALERT_EVENTS",
+    "CHECKED_STATES",
+    "COVERAGE_STATES",
     "ENTITIES",
+    "MECHANISMS",
+    "NOT_CHECKED_STATES",
     "PERSONAL_ENTITIES",
+    "VERDICTS",
     "Alert",
+    "AlertFinding",
     "ColumnSchema",
+    "Coverage",
     "DownloadJob",
     "Drift",
     "FetchedFile",
@@ -30,6 +38,7 @@ __all__ = [
     "Severity",
     "Table",
     "TableSchema",
+    "ViewExposure",
     "utcnow",
 ]
 
@@ -51,10 +60,11 @@ PERSONAL_ENTITIES = frozenset(
         "EMAIL_ADDRESS",
         "PHONE_NUMBER",
         "CREDIT_CARD",
+        "NATIONAL_ID",
     }
 )
 #: Entity names leakmon reports. Presidio's names where Presidio has one.
-ENTITIES = PERSONAL_ENTITIES | {"REIDENTIFICATION", "FILE_LIMIT", "SCHEMA_DRIFT"}
+ENTITIES = PERSONAL_ENTITIES | {"REIDENTIFICATION", "FILE_LIMIT", "SCHEMA_DRIFT", "DATA_EXPOSURE"}
 
 
 class Severity(enum.IntEnum):
@@ -364,6 +374,38 @@ class FetchedFile:
             raise ValueError("FetchedFile.fetched_at must be timezone-aware (UTC)")
 
 
+#: How a Tableau view lets a visitor take its data, in the order a person meets them.
+MECHANISMS = ("summary_data", "full_data", "crosstab", "workbook")
+
+
+@dataclass(frozen=True)
+class ViewExposure:
+    """What one Tableau view lets an anonymous visitor download, as its viz session showed.
+
+    Attributes:
+        target: the configured target's name.
+        url: the view's URL (``<server>[/t/<site>]/views/<workbook>/<sheet>``).
+        view: ``<workbook>/<sheet>``, for people reading alerts.
+        offers: the mechanisms (``MECHANISMS``) the view offers this visitor.
+        permissions: the session's permission flags, ``(name, value)`` sorted by name.
+        forbidden: the offered mechanisms the target's configuration forbids.
+    """
+
+    target: str
+    url: str
+    view: str
+    offers: tuple[str, ...]
+    permissions: tuple[tuple[str, bool], ...] = ()
+    forbidden: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.offers) - set(MECHANISMS)
+        if unknown:
+            raise ValueError(f"ViewExposure: unknown mechanism(s) {sorted(unknown)}")
+        if not set(self.forbidden) <= set(self.offers):
+            raise ValueError("ViewExposure.forbidden must name offered mechanisms only")
+
+
 @dataclass(frozen=True)
 class DownloadJob:
     """A file a poll found, queued for whichever replica downloads it (cluster mode).
@@ -424,27 +466,78 @@ class DownloadJob:
             raise ValueError(f"download job without {exc.args[0]!r}") from None
 
 
+#: What an incident event says: the file's first open finding, a change while it stays
+#: open (findings added, left, or more severe), or its last open finding gone.
+ALERT_EVENTS = ("opened", "updated", "resolved")
+#: What happened to one finding in an incident event (``None``: unchanged, carried along).
+FINDING_CHANGES = ("opened", "escalated", "resolved", "allowed")
+
+
 @dataclass(frozen=True)
-class Alert:
-    """One notification event about one finding: what webhooks, Slack and PagerDuty receive.
+class AlertFinding:
+    """One finding of an incident as an alert carries it: masked evidence and counts only.
 
     Attributes:
-        event: ``opened`` or ``resolved``.
-        key: the finding's stable deduplication key (PagerDuty ``dedup_key``).
-        severity: the finding's severity.
+        key: the finding's stable key (the findings page links to it).
+        status: ``open``, ``resolved`` or ``allowed`` after this event.
+        change: what this event did to the finding (``opened``, ``escalated``,
+            ``resolved``, ``allowed``), or ``None`` when it is only carried along.
+    """
+
+    key: str
+    entity: str
+    severity: Severity
+    status: str
+    table: str | None
+    columns: tuple[str, ...]
+    evidence: tuple[str, ...]
+    matched: int
+    reason: str
+    change: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.change is not None and self.change not in FINDING_CHANGES:
+            raise ValueError(f"AlertFinding.change must be one of {FINDING_CHANGES}")
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the finding as the webhook JSON body lists it."""
+        return {
+            "key": self.key,
+            "entity": self.entity,
+            "severity": str(self.severity),
+            "status": self.status,
+            "change": self.change,
+            "table": self.table,
+            "columns": list(self.columns),
+            "evidence": list(self.evidence),
+            "matched": self.matched,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One event of one incident (one published file): what webhooks, Slack and PagerDuty get.
+
+    An incident groups every finding of one file of one target (drift included):
+    it opens with all of them, is updated when findings are added, leave, or grow
+    more severe, and resolves when the last one resolves.
+
+    Attributes:
+        event: ``opened``, ``updated`` or ``resolved``.
+        key: the incident's stable key, one per target + file (PagerDuty ``dedup_key``).
+        severity: the highest severity among the incident's open findings (for a
+            resolution: the highest one announced).
         target: the configured target name.
         resource_url: the file's URL.
-        table: sheet or member, when any.
-        columns: the columns involved.
-        entities: the entities found.
-        evidence: masked samples only.
-        reason: one human sentence.
-        matched: how many cells matched.
+        findings: the open findings, then those this event resolved or allowed.
+        reason: one human sentence saying what this event is about.
         occurred_at: when the transition happened (UTC).
-        sequence: per-finding event number, so receivers can order events.
-        link: a link back to the finding, when a base URL is configured.
+        sequence: per-incident event number, so receivers can order events.
+        link: a link back to the incident, when a base URL is configured.
         portal: the portal kind that found the file (``html``, ``ckan``, ``tableau``...).
         dataset: the dataset, workbook or layer the file belongs to, when known.
+        opened_at: when the incident (last) opened.
     """
 
     event: str
@@ -452,41 +545,193 @@ class Alert:
     severity: Severity
     target: str
     resource_url: str
-    table: str | None
-    columns: tuple[str, ...]
-    entities: tuple[str, ...]
-    evidence: tuple[str, ...]
+    findings: tuple[AlertFinding, ...]
     reason: str
-    matched: int
     occurred_at: dt.datetime
     sequence: int = 1
     link: str | None = None
     portal: str | None = None
     dataset: str | None = None
+    opened_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.event not in ("opened", "resolved"):
-            raise ValueError(f"Alert.event must be 'opened' or 'resolved', got {self.event!r}")
+        if self.event not in ALERT_EVENTS:
+            raise ValueError(f"Alert.event must be one of {ALERT_EVENTS}, got {self.event!r}")
         if self.occurred_at.tzinfo is None:
             raise ValueError("Alert.occurred_at must be timezone-aware (UTC)")
 
+    @property
+    def open_findings(self) -> tuple[AlertFinding, ...]:
+        """Return the findings still open after this event."""
+        return tuple(f for f in self.findings if f.status == "open")
+
+    def _shown(self) -> tuple[AlertFinding, ...]:
+        # A resolution has no open finding left: describe what it resolved.
+        return self.open_findings or self.findings
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """Return the entities of the open findings (of all, once none is open), sorted."""
+        return tuple(sorted({f.entity for f in self._shown()}))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Return the columns involved, in finding order, each once."""
+        return tuple(dict.fromkeys(c for f in self._shown() for c in f.columns))
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Return the tables (sheets, members) involved, each once."""
+        return tuple(dict.fromkeys(f.table for f in self._shown() if f.table))
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """Return the masked samples of the shown findings, each once."""
+        return tuple(dict.fromkeys(e for f in self._shown() for e in f.evidence))
+
+    @property
+    def matched(self) -> int:
+        """Return how many cells matched, over the shown findings."""
+        return sum(f.matched for f in self._shown())
+
+    def changed(self, change: str) -> tuple[AlertFinding, ...]:
+        """Return the findings this event changed in one way (``opened``, ``resolved``...)."""
+        return tuple(f for f in self.findings if f.change == change)
+
     def to_dict(self) -> dict[str, object]:
-        """Return the generic webhook JSON body."""
+        """Return the generic webhook JSON body (unbounded; notifiers cut it to fit)."""
         return {
             "event": self.event,
             "key": self.key,
             "severity": str(self.severity),
             "target": self.target,
             "resource_url": self.resource_url,
-            "table": self.table,
-            "columns": list(self.columns),
-            "entities": list(self.entities),
-            "evidence": list(self.evidence),
-            "reason": self.reason,
-            "matched": self.matched,
-            "occurred_at": self.occurred_at.isoformat(),
-            "sequence": self.sequence,
-            "link": self.link,
             "portal": self.portal,
             "dataset": self.dataset,
+            "reason": self.reason,
+            "entities": list(self.entities),
+            "tables": list(self.tables),
+            "columns": list(self.columns),
+            "evidence": list(self.evidence),
+            "matched": self.matched,
+            "open_findings": len(self.open_findings),
+            "findings": [f.to_dict() for f in self.findings],
+            "occurred_at": self.occurred_at.isoformat(),
+            "opened_at": self.opened_at.isoformat() if self.opened_at else None,
+            "sequence": self.sequence,
+            "link": self.link,
         }
+
+
+#: Coverage states of a resource a poll found: looked at (``checked``: read, or
+#: found gone), the same as last time (``unchanged``), handed to another replica
+#: (``queued``, cluster mode), or not checked, with the reason.
+CHECKED_STATES = ("checked", "unchanged", "queued")
+#: The built-in readers' kinds (``monitor.readers.REGISTRY`` holds them and any plugin's),
+#: by name only: the daemon primes its scan metrics with them without importing the
+#: parsers (polars, pdfminer: about 60 MB) that only its scan workers use.
+READER_KINDS = (
+    "csv",
+    "html",
+    "hyper",
+    "json",
+    "ndjson",
+    "pdf",
+    "spreadsheet",
+    "tableau-data",
+    "tde",
+    "twb",
+    "twbx",
+    "zip",
+)
+NOT_CHECKED_STATES = ("robots", "budget", "error", "unsupported", "permission")
+COVERAGE_STATES = CHECKED_STATES + NOT_CHECKED_STATES
+#: Verdicts of a poll: everything listed was checked; the poll walked only its share of
+#: a catalogue read across polls; or something was not checked (or not even listed).
+VERDICTS = ("complete", "partial", "incomplete")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one poll of one target looked at, and what it could not, with why.
+
+    Attributes:
+        target: the configured target's name.
+        at: when the poll ended (UTC).
+        counts: resources per state (``COVERAGE_STATES``); every state is present.
+        verdict: ``complete``, ``partial`` or ``incomplete`` (``VERDICTS``).
+        why: why the poll is not complete, in one line (``None`` when it is).
+        notes: a few "state url: why" lines naming what was not checked (bounded).
+        incomplete_since: when the target's coverage last fell short of everything and
+            has stayed so (``None`` while the last poll checked everything it could list).
+    """
+
+    target: str
+    at: dt.datetime
+    counts: dict[str, int]
+    verdict: str
+    why: str | None = None
+    notes: tuple[str, ...] = ()
+    incomplete_since: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None or (
+            self.incomplete_since is not None and self.incomplete_since.tzinfo is None
+        ):
+            raise ValueError("Coverage times must be timezone-aware (UTC)")
+        if set(self.counts) != set(COVERAGE_STATES) or min(self.counts.values()) < 0:
+            raise ValueError(f"Coverage.counts needs a count >= 0 for each of {COVERAGE_STATES}")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"Coverage.verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if (self.verdict == "complete") != (self.why is None):
+            raise ValueError("Coverage.why is given exactly when the poll is not complete")
+
+    @property
+    def discovered(self) -> int:
+        """Return how many resources the poll found (checked or not)."""
+        return sum(self.counts.values())
+
+    @property
+    def not_checked(self) -> int:
+        """Return how many resources the poll found but did not check."""
+        return sum(self.counts[s] for s in NOT_CHECKED_STATES)
+
+    def line(self) -> str:
+        """Return the coverage in one line: ``98 found: 80 checked, 6 unchanged, 12 robots``."""
+        parts = [f"{self.counts[s]} {s}" for s in COVERAGE_STATES if self.counts[s]]
+        return f"{self.discovered} found" + (": " + ", ".join(parts) if parts else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the coverage as JSON (Any: mixed JSON values)."""
+        return {
+            "target": self.target,
+            "at": self.at.isoformat(),
+            "counts": dict(self.counts),
+            "verdict": self.verdict,
+            "why": self.why,
+            "notes": list(self.notes),
+            "incomplete_since": (
+                self.incomplete_since.isoformat() if self.incomplete_since else None
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coverage:
+        """Rebuild a coverage from ``to_dict`` output (Any: JSON).
+
+        Raises:
+            ValueError: a field is missing or malformed.
+        """
+        try:
+            since = data.get("incomplete_since")
+            return cls(
+                target=str(data["target"]),
+                at=dt.datetime.fromisoformat(data["at"]),
+                counts={s: int(data["counts"].get(s, 0)) for s in COVERAGE_STATES},
+                verdict=str(data["verdict"]),
+                why=data.get("why"),
+                notes=tuple(str(n) for n in data.get("notes") or ()),
+                incomplete_since=dt.datetime.fromisoformat(since) if since else None,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"coverage record without a valid {exc}") from None

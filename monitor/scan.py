@@ -7,18 +7,23 @@ with an error message and goes on to the next file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import traceback
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from monitor.config import ScanConfig
 from monitor.detect import build_detector
+from monitor.detect.names import NameLists
 from monitor.errors import ReaderError
+from monitor.identifiers import IdentifierGuard, ReaderLogScrubber
 from monitor.models import FileReport
 from monitor.readers import detect_kind, read_tables
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from monitor.detect.engine import Detector, TableScan
@@ -59,20 +64,26 @@ def scan_path(
     rows = 0
     error: str | None = None
     kind = "unknown"
-    try:
-        kind = detect_kind(path, media_type)
-        for table in read_tables(
-            path, config.limits.read_limits(), source=label, media_type=media_type, kind=kind
-        ):
-            scan = scans.get(table.name)
-            if scan is None:
-                scan = scans[table.name] = detector.table_scan(table)
-            scan.feed(table)
-            rows += table.frame.height
-    except ReaderError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.warning("cannot read %s: %s", label, error)
+    # Names from the file (columns, tables, members, keys), and the reader errors and
+    # log lines that quote them, are checked for personal data before anything keeps them.
+    guard = IdentifierGuard(detector.names)
+    with _scrubbed_reader_logs(ReaderLogScrubber(guard)):
+        try:
+            kind = detect_kind(path, media_type)
+            for chunk in read_tables(
+                path, config.limits.read_limits(), source=label, media_type=media_type, kind=kind
+            ):
+                table = guard.table(chunk)
+                scan = scans.get(table.name)
+                if scan is None:
+                    scan = scans[table.name] = detector.table_scan(table)
+                scan.feed(table)
+                rows += table.frame.height
+        except ReaderError as exc:
+            error = guard.text(f"{type(exc).__name__}: {exc}")
+            logger.warning("cannot read %s: %s", label, error)
     findings = tuple(f for scan in scans.values() for f in scan.finish())
+    findings += tuple(guard.findings(label, detector.hasher))
     schemas = tuple(scan.schema for scan in scans.values() if scan.schema is not None)
     return FileReport(
         file=label,
@@ -101,7 +112,10 @@ def scan_file(
     try:
         return scan_path(path, config, source=label, media_type=media_type)
     except Exception as exc:
-        logger.exception("scan failed for %s", label)
+        error = _safe_error(f"{type(exc).__name__}: {exc}")
+        # The frames, not the message: a third-party message may quote the file.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error("scan failed for %s: %s\n%s", label, error, frames)
         size = path.stat().st_size if path.exists() else 0
         return FileReport(
             label,
@@ -110,6 +124,32 @@ def scan_file(
             0,
             0,
             (),
-            f"{type(exc).__name__}: {exc}",
+            error,
             time.monotonic() - started,
         )
+
+
+def _safe_error(text: str) -> str:
+    """Mask what looks personal in an unexpected error's text (it may quote the file)."""
+    try:
+        names = NameLists.default()
+    except OSError:  # the packaged name lists cannot be read: keep the error's type only
+        return text.split(":", 1)[0]
+    return IdentifierGuard(names).text(text)
+
+
+@contextlib.contextmanager
+def _scrubbed_reader_logs(scrubber: ReaderLogScrubber) -> Iterator[None]:
+    """Pass every reader's log lines through ``scrubber`` while one file is read."""
+    loggers = [
+        logging.getLogger(name)
+        for name in list(logging.Logger.manager.loggerDict)
+        if name == "monitor.readers" or name.startswith("monitor.readers.")
+    ]
+    for each in loggers:
+        each.addFilter(scrubber)
+    try:
+        yield
+    finally:
+        for each in loggers:
+            each.removeFilter(scrubber)

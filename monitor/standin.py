@@ -22,6 +22,9 @@ __all__ = ["Answer", "Portal", "ReceivedPost", "Receiver"]
 
 logger = logging.getLogger(__name__)
 
+#: The largest POST body the stand-in reads (Tableau's command forms are a few KB).
+_MAX_POST = 1024 * 1024
+
 
 class _Quiet(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
@@ -30,6 +33,8 @@ class _Quiet(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A crawl opens many connections at once; the default backlog of 5 drops some.
+    request_queue_size = 128
 
 
 @dataclass
@@ -55,16 +60,27 @@ class Answer:
 class Portal:
     """An open-data portal in miniature: ``/`` lists the files under ``/data/``."""
 
-    def __init__(self, title: str = "Stand-in open data portal") -> None:
+    def __init__(self, title: str = "Stand-in open data portal", keep_alive: bool = False) -> None:
         self.title = title
+        # HTTP/1.1 persistent connections, as real portals' web servers answer; off by
+        # default: tests POST on fresh connections (see _serve).
+        self.keep_alive = keep_alive
         self._files: dict[str, _File] = {}
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str, bool]] = []  # (method, path, conditional)
+        # Seconds every answer waits before it is sent: a portal across the internet
+        # (bench/bench_scale.py measures throughput at 200 ms).
+        self.latency = 0.0
         portal = self
 
         class Handler(_Quiet):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self) -> None:
                 portal._serve(self)
+
+            def do_POST(self) -> None:
+                portal._serve(self, post=True)
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -127,16 +143,32 @@ class Portal:
             return self.file(path[6:])
         return None
 
+    def route_post(self, path: str, body: bytes, content_type: str) -> Answer | None:
+        """Return what a POST to ``path`` answers, ``None`` for 404; the lock is held.
+
+        The plain portal takes no POSTs; the stand-in Tableau server does.
+        """
+        return None
+
     def file(self, name: str) -> Answer | None:
         """Return the answer for a published file, with its validators; the lock is held."""
         f = self._files.get(name)
         return None if f is None else Answer(f.body, f.media_type, etag=f.etag, modified=f.modified)
 
-    def _serve(self, req: BaseHTTPRequestHandler) -> None:
+    def _serve(self, req: BaseHTTPRequestHandler, post: bool = False) -> None:
         conditional = bool(req.headers.get("If-None-Match") or req.headers.get("If-Modified-Since"))
+        body = b""
+        if post:
+            length = min(int(req.headers.get("Content-Length") or 0), _MAX_POST)
+            body = req.rfile.read(length) if length > 0 else b""
+        if self.latency > 0:
+            time.sleep(self.latency)
         with self._lock:
-            self.requests.append(("GET", req.path, conditional))
-            answer = self.route(req.path)
+            self.requests.append(("POST" if post else "GET", req.path, conditional))
+            if post:
+                answer = self.route_post(req.path, body, req.headers.get("Content-Type") or "")
+            else:
+                answer = self.route(req.path)
         if answer is None:
             req.send_error(404)
             return
@@ -150,6 +182,11 @@ class Portal:
             req.end_headers()
             return
         req.send_response(answer.status)
+        if not self.keep_alive:
+            # HTTP/1.0 closes each connection; saying so keeps clients from pooling it (a
+            # POST sent on a pooled, closed connection fails: only idempotent requests are
+            # retried).
+            req.send_header("Connection", "close")
         req.send_header("Content-Type", answer.media_type)
         req.send_header("Content-Length", str(len(answer.body)))
         if etag and modified:

@@ -25,6 +25,7 @@ import redis
 
 from monitor.errors import FrontierError
 from monitor.models import DownloadJob
+from monitor.redaction import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -219,9 +220,5 @@ class Frontier:
 
 
 def _redact(url: str) -> str:
-    """Return a Redis URL without its password."""
-    head, sep, tail = url.rpartition("@")
-    if not sep:
-        return url
-    scheme, _, _ = head.partition("://")
-    return f"{scheme}://***@{tail}"
+    """Return a Redis URL without its password, ``?password=`` or fragment."""
+    return redact_url(url)

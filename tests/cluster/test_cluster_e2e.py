@@ -126,7 +126,7 @@ def test_replicas_share_the_work_and_survive_one_killed(world: Cluster) -> None:
         == []
     )
 
-    # Every leak paged once: one "opened" post per open finding that pages.
+    # Every leak paged once: one "opened" post per leaking file (its incident).
     paged = world.sql("SELECT count(*) FROM outbox WHERE notifier = 'hook'")[0][0]
     _wait("every page delivered", 60, lambda: len(world.receiver.posts) >= paged, world)
     time.sleep(2)

@@ -420,8 +420,9 @@ def check_consistent(engine: Engine) -> dict[str, int]:
     """Assert the store has no half-written state; return row counts per table.
 
     Every finding has its events (one per sequence, 1..sequence, no gaps), unique
-    keys; every outbox row and event points at an existing finding; every
-    finding's resource exists; every scan's resource exists.
+    keys; every incident has its events likewise, and one incident per resource;
+    every outbox row points at an existing incident event; every finding's
+    resource exists; every scan's resource exists.
     """
     findings = rows(engine, "SELECT id, key, sequence, resource_id FROM findings")
     keys = [f["key"] for f in findings]
@@ -435,11 +436,19 @@ def check_consistent(engine: Engine) -> dict[str, int]:
     for f in findings:
         seqs = sorted(by_finding.get(f["id"], []))
         assert seqs == list(range(1, f["sequence"] + 1)), (f["key"], seqs, f["sequence"])
-    outbox = rows(engine, "SELECT finding_id, sequence FROM outbox")
-    assert {o["finding_id"] for o in outbox} <= ids, "outbox rows without their finding"
+    incidents = rows(engine, "SELECT id, resource_id, sequence FROM incidents")
+    assert len({i["resource_id"] for i in incidents}) == len(incidents), "two incidents, one file"
+    by_incident: dict[int, list[int]] = {}
+    for e in rows(engine, "SELECT incident_id, sequence FROM incident_events"):
+        by_incident.setdefault(e["incident_id"], []).append(e["sequence"])
+    for i in incidents:
+        seqs = sorted(by_incident.get(i["id"], []))
+        assert seqs == list(range(1, i["sequence"] + 1)), (i["id"], seqs, i["sequence"])
+    outbox = rows(engine, "SELECT incident_id, sequence FROM outbox")
     for o in outbox:
-        assert o["sequence"] in by_finding[o["finding_id"]], "outbox row without its event"
+        assert o["sequence"] in by_incident.get(o["incident_id"], []), "outbox row, no event"
     resources = {r["id"] for r in rows(engine, "SELECT id FROM resources")}
+    assert {i["resource_id"] for i in incidents} <= resources
     assert {f["resource_id"] for f in findings} <= resources
     scans = rows(engine, "SELECT resource_id FROM scans")
     assert {s["resource_id"] for s in scans} <= resources
@@ -467,8 +476,8 @@ def outbox_deliveries(engine: Engine) -> dict[str, bool]:
     """Return each outbox row's delivery id (``key:sequence``) and whether it is delivered."""
     got = rows(
         engine,
-        "SELECT f.key, o.sequence, o.delivered_at FROM outbox o JOIN findings f "
-        "ON f.id = o.finding_id",
+        "SELECT i.key, o.sequence, o.delivered_at FROM outbox o JOIN incidents i "
+        "ON i.id = o.incident_id",
     )
     return {f"{r['key']}:{r['sequence']}": r["delivered_at"] is not None for r in got}
 

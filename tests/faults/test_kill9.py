@@ -117,12 +117,16 @@ def test_kill9_mid_delivery_redelivers_only_the_event_in_flight(
     """
     leak = synthetic.ccw_applicants_csv(tmp_path / "a", rows=300)
     portal.publish("permits.csv", leak.read_bytes())
+    # One incident per file: a second leaking file queues a second event behind the held one.
+    other = synthetic.ccw_applicants_csv(tmp_path / "b", rows=300, seed=2)
+    portal.publish("permits_2.csv", other.read_bytes())
     receiver.hold = True
     daemon = Daemon(tmp_path, storage=storage, portal_url=portal.url, receiver_url=receiver.url)
     engine = engine_for(storage)
     try:
         daemon.start().wait_ready()
         assert receiver.held.wait(60), daemon.logs()[-3000:]
+        assert wait_until(lambda: len(outbox_deliveries(engine)) > 1, 60), daemon.logs()[-3000:]
         daemon.kill9()
         [in_flight] = receiver.posts
         queued = outbox_deliveries(engine)
