@@ -11,9 +11,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from monitor.config import load_settings
 from tests.deploy.tools import DEPLOY, REPO
@@ -226,7 +231,7 @@ def test_builder_stage_builds_a_complete_wheel_from_the_copied_files(tmp_path: P
             _docker_copy(REPO / source, context / dest)
     assert workdir == "/src"
     wheels = tmp_path / "wheels"
-    # With build isolation, as in the image: pip gets setuptools as pyproject.toml asks.
+    # Without build isolation, as in the image (there the locked setuptools builds it).
     done = subprocess.run(
         [
             sys.executable,
@@ -234,6 +239,7 @@ def test_builder_stage_builds_a_complete_wheel_from_the_copied_files(tmp_path: P
             "pip",
             "wheel",
             "--no-deps",
+            "--no-build-isolation",
             "--quiet",
             "--wheel-dir",
             str(wheels),
@@ -252,3 +258,88 @@ def test_builder_stage_builds_a_complete_wheel_from_the_copied_files(tmp_path: P
     for needed in ("monitor/cli.py", "monitor/detect/data/", "monitor/store/migrations/"):
         assert any(n.startswith(needed) for n in names), needed
     assert any(n.startswith("spiders/") for n in names)
+
+
+LOCK = DEPLOY / "container" / "requirements.lock"
+TABLEAU_LOCK = DEPLOY / "container" / "requirements-tableau.lock"
+
+
+def _locked(path: Path = LOCK) -> dict[str, tuple[str, list[str]]]:
+    """Return each locked package's version and hashes."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)\s*(.*)$", line)
+        if m:
+            hashes = re.findall(r"--hash=sha256:(\w+)", m.group(3))
+            out[canonicalize_name(m.group(1))] = (m.group(2), hashes)
+    return out
+
+
+def test_image_installs_a_lock_with_hashes_only() -> None:
+    _, (builder, _) = _parse()
+    run = " ".join(builder.all("RUN"))
+    assert "--require-hashes" in run
+    assert '-r "$lock"' in run
+    assert "lock=requirements.lock" in run
+    assert "lock=requirements-tableau.lock" in run  # on amd64, where tableauhyperapi has wheels
+    assert "--only-binary=:all:" in run
+    assert "--no-build-isolation" in run  # leakmon's wheel is built by the locked setuptools
+    assert "pip check" in run
+    assert 'python -c "import tableauhyperapi"' in run
+    copied = [c.split() for c in builder.all("COPY")]
+    assert [
+        "deploy/container/requirements.lock",
+        "deploy/container/requirements-tableau.lock",
+        "./",
+    ] in copied
+
+
+@pytest.mark.parametrize(("path", "extras"), [(LOCK, []), (TABLEAU_LOCK, ["tableau"])])
+def test_lock_pins_every_dependency_with_hashes(path: Path, extras: list[str]) -> None:
+    """A lock satisfies pyproject.toml (runtime dependencies, its extras, and the build
+    backend), with one version and at least one SHA-256 per package."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = list(project["project"]["dependencies"])
+    for extra in extras:
+        wanted += project["project"]["optional-dependencies"][extra]
+    wanted += project["build-system"]["requires"]
+    locked = _locked(path)
+    assert len(locked) > 20
+    problems = []
+    for spec in map(Requirement, wanted):
+        name = canonicalize_name(spec.name)
+        if name not in locked:
+            problems.append(f"{spec} is not locked")
+        elif not spec.specifier.contains(locked[name][0], prereleases=True):
+            problems.append(f"{spec} but the lock has {locked[name][0]}")
+    assert problems == [], "run scripts/lock_image: " + "; ".join(problems)
+    assert [name for name, (_, hashes) in locked.items() if not hashes] == []
+    assert all(len(h) == 64 for _, hashes in locked.values() for h in hashes)
+
+
+def test_both_locks_pin_the_same_versions() -> None:
+    """amd64 and arm64 images differ by the tableau extra only."""
+    plain, tableau = _locked(LOCK), _locked(TABLEAU_LOCK)
+    assert set(plain) <= set(tableau)
+    assert {n: plain[n][0] for n in plain} == {n: tableau[n][0] for n in plain}
+    assert "tableauhyperapi" in set(tableau) - set(plain)
+
+
+def test_build_args_for_a_package_index_and_a_ca_stay_in_the_builder() -> None:
+    _, (builder, final) = _parse()
+    args = {a.split("=")[0] for a in builder.all("ARG")}
+    assert {"PIP_INDEX_URL", "EXTRA_CA_CERT"} <= args
+    assert "EXTRA_CA_CERT" in " ".join(builder.all("RUN"))
+    assert final.all("ARG") == []  # nothing of them reaches the final image's config
+    header = CONTAINERFILE.read_text(encoding="utf-8").split("\nARG ", 1)[0]
+    assert "--build-arg PIP_INDEX_URL=" in header
+    assert '--build-arg "EXTRA_CA_CERT=' in header
+
+
+def test_podman_build_is_documented_with_the_docker_format() -> None:
+    """podman's default OCI format drops HEALTHCHECK; the documented command keeps it."""
+    text = CONTAINERFILE.read_text(encoding="utf-8")
+    podman = [line for line in text.splitlines() if "podman build" in line]
+    assert podman
+    assert all("--format docker" in line for line in podman), podman

@@ -41,6 +41,7 @@ def test_base_renders_every_object(base: list[dict[str, Any]]) -> None:
         [
             "ConfigMap",
             "Deployment",
+            "NetworkPolicy",
             "PersistentVolumeClaim",
             "PodDisruptionBudget",
             "Secret",

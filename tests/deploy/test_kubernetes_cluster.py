@@ -65,6 +65,7 @@ def test_cluster_renders_every_object(cluster: list[dict[str, Any]]) -> None:
             ("ConfigMap", configmap["name"]),
             ("Deployment", "leakmon"),
             ("Deployment", REDIS),
+            ("NetworkPolicy", "leakmon"),
             ("NetworkPolicy", REDIS),
             ("PodDisruptionBudget", "leakmon"),
             ("Secret", "leakmon"),

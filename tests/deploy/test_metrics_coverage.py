@@ -1,14 +1,15 @@
 """Every metric the dashboard and the alert rules read is exported by the real daemon.
 
-One ``leakmon run`` process (SQLite in tmp_path) watches a stand-in portal on 127.0.0.1
-that publishes a clean file, a leaking file and a broken one, and pages a stand-in webhook
-receiver, so that every labelled metric family the deploy files use has series. Its
+One ``leakmon run`` process (the ``daemon`` fixture of conftest.py) watches a stand-in
+portal on 127.0.0.1 that publishes a clean file, a leaking file and a broken one, and pages
+a stand-in webhook receiver, so that every labelled metric family the deploy files use has
+series. Its
 /metrics is scraped and parsed, then checked against the names in the PromQL. The
 cluster-mode counters have no series in a single-process daemon: for them it is checked
 that the daemon declares them, with the labels the queries use; and the daemon's real
 series are fed to the cluster alerts, which must not fire on a single process.
 
-The same running daemon is backed up the two ways deploy/README.md says (``sqlite3 .backup``
+The same running daemon is backed up the two ways docs/deploy/backup.md says (``sqlite3 .backup``
 and Python's ``sqlite3`` backup API) while it runs, and each copy is read back with
 ``leakmon findings``.
 """
@@ -29,20 +30,13 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.metrics import Metrics
-from monitor.standin import Portal, Receiver
-from tests import synthetic
 from tests.deploy.queries import ALERTS, dashboard_exprs, label_uses, metric_names, rule_exprs
 from tests.deploy.tools import DEPLOY, require_tool
-from tests.net import free_port, get
-from tests.processes import stop_process
+from tests.net import get
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-POLL_SECONDS = 2
-#: A ZIP signature and nothing else: the spreadsheet reader fails on it (a scan error).
-BROKEN_XLSX = b"PK\x03\x04 not a workbook"
 #: What the issue says the dashboard and the rules must cover; guards the name extraction.
 EXPECTED = {
     "leakmon_open_findings",
@@ -93,62 +87,6 @@ class Scrape:
 
 def _referenced() -> set[str]:
     return metric_names(dashboard_exprs()) | metric_names(rule_exprs())
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("coverage")
-    portal, receiver = Portal().start(), Receiver().start()
-    portal.publish("counts.csv", synthetic.clean_aggregate_csv(tmp / "files").read_bytes())
-    leak = synthetic.ccw_applicants_csv(tmp / "files", rows=300)
-    portal.publish("permits_export.csv", leak.read_bytes())
-    portal.publish(
-        "roster.xlsx",
-        BROKEN_XLSX,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    port = free_port()
-    config = tmp / "leakmon.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "storage": f"sqlite:///{tmp / 'state.db'}",
-                "http": {"listen": f"127.0.0.1:{port}"},
-                "targets": [
-                    {
-                        "name": "standin",
-                        "start_urls": [portal.url],
-                        "every": f"{POLL_SECONDS}s",
-                        "allowed_domains": ["127.0.0.1"],
-                    }
-                ],
-                "notify": [
-                    {"name": "hook", "kind": "webhook", "url": receiver.url, "min_severity": "high"}
-                ],
-                "crawl": {"autothrottle": False},
-            }
-        )
-    )
-    log_path = tmp / "daemon.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            yield {
-                "proc": proc,
-                "tmp": tmp,
-                "config": config,
-                "url": f"http://127.0.0.1:{port}",
-                "log": log_path,
-            }
-        finally:
-            stop_process(proc)
-            portal.stop()
-            receiver.stop()
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +207,7 @@ def test_single_process_daemon_fires_no_cluster_alert(scrape: Scrape, tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-#: deploy/README.md's two online-backup commands, with the paths they name.
+#: docs/deploy/backup.md's two online-backup commands, with the paths they name.
 README_STATE, README_BACKUP = "/var/lib/leakmon/state.db", "/tmp/backup.db"
 PYTHON_BACKUP = (
     f"import sqlite3; sqlite3.connect('{README_STATE}').backup(sqlite3.connect('{README_BACKUP}'))"
@@ -278,7 +216,7 @@ CLI_BACKUP = ".backup '{backup}'"
 
 
 def _backup_command(how: str, state: Path, backup: Path) -> list[str]:
-    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    readme = (DEPLOY.parent / "docs" / "deploy" / "backup.md").read_text(encoding="utf-8")
     if how == "sqlite3":
         assert f'sqlite3 {README_STATE} ".backup ' in readme
         return [require_tool("sqlite3"), str(state), CLI_BACKUP.format(backup=backup)]
@@ -291,7 +229,7 @@ def _backup_command(how: str, state: Path, backup: Path) -> list[str]:
 def test_online_backup_of_the_running_daemon_is_a_usable_store(
     how: str, scrape: Scrape, daemon: dict[str, Any]
 ) -> None:
-    """deploy/README.md's backup commands, run while the daemon writes, give a readable copy."""
+    """docs/deploy/backup.md's commands, run while the daemon writes, give a readable copy."""
     assert scrape.samples.get("leakmon_findings_total", 0) > 0  # there is something to back up
     assert daemon["proc"].poll() is None  # and the daemon is still writing
     backup = daemon["tmp"] / f"backup-{how}.db"

@@ -1,4 +1,4 @@
-"""deploy/prometheus: the rules pass promtool's checks and unit tests; the runbook covers them."""
+"""deploy/prometheus: the rules pass promtool's checks and unit tests; each has a runbook page."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 import yaml
 
 from tests.deploy.queries import ALERTS, dashboard_exprs, rule_exprs, summed_cluster_wide
-from tests.deploy.tools import DEPLOY, require_tool
+from tests.deploy.tools import DEPLOY, REPO, require_tool
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 PROMETHEUS = DEPLOY / "prometheus"
-README = DEPLOY / "README.md"
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -59,25 +58,37 @@ def test_rules_never_sum_cluster_wide_gauges() -> None:
     assert {expr: why for expr, why in wrong.items() if why} == {}
 
 
-def _anchors(markdown: str) -> set[str]:
-    """Return the GitHub anchors of the headings, outside fenced code blocks."""
-    anchors, fenced = set(), False
-    for line in markdown.splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-        elif line.startswith("#") and not fenced:
-            title = line.lstrip("#").strip().lower()
-            anchors.add(re.sub(r"[^a-z0-9 -]", "", title).replace(" ", "-"))
-    return anchors
-
-
-def test_every_alert_links_to_its_runbook_section() -> None:
-    headings = _anchors(README.read_text(encoding="utf-8"))
+def test_every_alert_links_to_its_runbook_page() -> None:
     for alert in _alerts():
         url = alert["annotations"]["runbook_url"]
-        assert url.endswith("/deploy/README.md#" + alert["alert"].lower()), url
-        assert alert["alert"].lower() in headings, f"deploy/README.md has no {alert['alert']}"
+        page = f"docs/runbooks/{alert['alert'].lower()}.md"
+        assert url == f"https://github.com/leakmon/leakmon/blob/main/{page}", url
+        text = (REPO / page).read_text(encoding="utf-8")
+        assert text.startswith(f"# {alert['alert']}\n"), page
         assert alert["labels"]["severity"] in ("critical", "warning")
+        assert f"**Severity: {alert['labels']['severity']}" in text, page
+    pages = {p.name for p in (REPO / "docs" / "runbooks").glob("leakmon*.md")}
+    assert pages == {f"{a['alert'].lower()}.md" for a in _alerts()}
+    index = (REPO / "docs" / "runbooks" / "index.md").read_text(encoding="utf-8")
+    for alert in _alerts():
+        row = f"| [{alert['alert']}]({alert['alert'].lower()}.md) | {alert['labels']['severity']} |"
+        assert row in index, f"docs/runbooks/index.md lists no {alert['alert']}"
+
+
+def test_summaries_print_whole_numbers() -> None:
+    """A ``$value`` in a summary is printed with ``printf "%.0f"`` or as a duration."""
+    for alert in _alerts():
+        summary = alert["annotations"]["summary"]
+        for use in re.findall(r"\{\{[^}]*\$value[^}]*\}\}", summary):
+            assert 'printf "%.0f"' in use or "humanizeDuration" in use, (alert["alert"], use)
+
+
+def test_alerts_keep_job_and_namespace() -> None:
+    """Two deployments watching a target of the same name must be two alerts."""
+    for alert in _alerts():
+        for by in re.findall(r"\b(?:max|min|sum|count) by \(([^)]*)\)", alert["expr"]):
+            labels = {label.strip() for label in by.split(",")}
+            assert {"job", "namespace"} <= labels, (alert["alert"], by)
 
 
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:

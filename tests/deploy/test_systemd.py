@@ -189,7 +189,15 @@ def test_commented_cluster_mode_loads_once_enabled(
 def test_env_example_holds_placeholders_only() -> None:
     env = read_env_file(SYSTEMD / "leakmon.env.example")
     assert {"LEAKMON_WEBHOOK_URL", "LEAKMON_WEBHOOK_SECRET", "LEAKMON_HASH_KEY"} <= set(env)
-    assert [name for name, value in env.items() if not is_placeholder(value)] == []
+    secrets = {name: value for name, value in env.items() if name != "LEAKMON_CONFIG"}
+    assert [name for name, value in secrets.items() if not is_placeholder(value)] == []
+
+
+def test_env_example_names_the_config_the_unit_runs() -> None:
+    """Commands run with the unit's environment read the same config as the daemon."""
+    env = read_env_file(SYSTEMD / "leakmon.env.example")
+    (exec_start,) = _directives(UNIT.read_text(encoding="utf-8"))["ExecStart"]
+    assert exec_start.endswith(f"--config {env['LEAKMON_CONFIG']}")
 
 
 def test_unit_lets_polars_check_the_cpu() -> None:

@@ -18,6 +18,10 @@ INSTALL_HINTS = {
         "extract it from Debian's prometheus package into .venv/bin (see scripts/check); "
         "`apt-get install prometheus` also works but its postinst may start a Prometheus server"
     ),
+    "prometheus": (
+        "extract it from Debian's prometheus package into .venv/bin (see scripts/check); "
+        "the tests run it on 127.0.0.1 with a temporary config"
+    ),
     "kubectl": "install kubectl (only `kubectl kustomize` is used, offline)",
     "sqlite3": "apt-get install sqlite3",
     "redis-server": "apt-get install redis-server (only its binary is run, on 127.0.0.1)",
