@@ -9,7 +9,20 @@ processes, the same configuration but for their names and ports). It measures:
    and scanned (new files: download + isolated scan + store), as files per second;
 2. re-poll: after the first pass, one poll's conditional GETs of the unchanged
    files (304s, no scan), from the first to the last, as files per second;
-3. time to page: publish a leaking CSV, time until the webhook receives its page
+3. correctness at scale: a leaking CSV is published and left up, then --polls
+   steady polls are watched. The portal's request log (timed here) is split into
+   polls at each fetch of the index page (one per poll, by whichever replica holds
+   its lease); per file under /data/ and per poll it counts the replicas' requests
+   together: *duplicates* (files requested more than once in one poll, and the
+   extra requests), *skipped* (files not requested in a poll that was followed by
+   another), each poll's *span* (its first to its last file request, against its
+   window up to the next index fetch: a span as long as the window would mean the
+   poll's downloads spilled into the next one and the split blurred), *lost* (files
+   requested in neither of two windows in a row: not explained by such a spill),
+   each poll's own outcomes from the replicas' logs (queued, already_queued: a file
+   still queued by the previous poll is not queued again), and the ``opened`` pages
+   the receiver got for the leak (must be 1 however many polls and replicas saw it);
+4. time to page: publish a leaking CSV, time until the webhook receives its page
    (median of --trials), at the poll interval given.
 
 All replicas share this machine's cores: on 2 cores, scanning is CPU-bound, so
@@ -17,25 +30,124 @@ more replicas than cores cannot scan faster; the numbers say how much the shared
 frontier costs or gains here, not what N machines would do.
 
 Usage: .venv/bin/python bench/bench_cluster.py [--files 300] [--every 10] [--trials 3]
+       [--polls 2] [--replicas 1 2 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import itertools
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import synthetic  # noqa: E402
 from tests.cluster.harness import Cluster  # noqa: E402
+
+if TYPE_CHECKING:
+    from monitor.standin import Receiver
+
+#: The leak left published through the steady polls: paged once, however often it is seen.
+_KEPT_LEAK = "permits_kept.csv"
+
+
+class _TimedLog(list[tuple[str, str, bool]]):
+    """The portal's request log, with the monotonic time of each entry beside it.
+
+    The stand-in portal records (method, path, conditional) but not when; the bench
+    swaps this in before any request so polls can be told apart by time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, entry: tuple[str, str, bool]) -> None:
+        # Called under the portal's lock: the two lists stay in step.
+        self.times.append(time.monotonic())
+        super().append(entry)
+
+    def timed(self) -> list[tuple[float, str, bool]]:
+        """Return (time, path, conditional) of every request so far."""
+        n = min(len(self), len(self.times))
+        return [(self.times[i], self[i][1], self[i][2]) for i in range(n)]
+
+
+def _opened(receiver: Receiver, name: str) -> int:
+    """Return how many pages (``opened`` events) name the file ``name`` (as bench_scale)."""
+    return sum(
+        1 for p in receiver.posts if p.json().get("event") == "opened" and name.encode() in p.body
+    )
+
+
+def _index_times(log: _TimedLog, after: float) -> list[float]:
+    """Return when the index page was fetched (a poll's start) after ``after``."""
+    return [t for t, path, _ in log.timed() if path in ("/", "/index.html") and t > after]
+
+
+def _steady(log: _TimedLog, expected: set[str], starts: list[float]) -> dict[str, Any]:
+    """Count duplicates and skips per poll between consecutive index fetches.
+
+    Each window [starts[k], starts[k+1]) is one poll; only windows closed by the
+    next poll's index fetch count (the last one is cut off by the bench ending). The
+    last closed window is only read to tell a file lost from one checked late.
+    """
+    timed = log.timed()
+    polls = []
+    windows: list[dict[str, int]] = []
+    for begin, end in itertools.pairwise(starts):
+        counts: dict[str, int] = {}
+        last = begin
+        for t, path, _ in timed:
+            if begin <= t < end and path.startswith("/data/"):
+                counts[path[6:]] = counts.get(path[6:], 0) + 1
+                last = max(last, t)
+        dup_files = sum(1 for n in expected if counts.get(n, 0) > 1)
+        extra = sum(c - 1 for n, c in counts.items() if n in expected and c > 1)
+        skipped = sum(1 for n in expected if counts.get(n, 0) == 0)
+        stray = sum(c for n, c in counts.items() if n not in expected)
+        windows.append(counts)
+        polls.append(
+            {
+                "requests": sum(counts.values()),
+                "dup_files": dup_files,
+                "dup_extra": extra,
+                "skipped": skipped,
+                "stray": stray,
+                "span_s": round(last - begin, 1),
+                "window_s": round(end - begin, 1),
+            }
+        )
+    # A file missing from two windows in a row was not checked for a whole interval
+    # even allowing for one poll's downloads spilling into the next window.
+    polls = polls[:-1]
+    lost = {
+        n
+        for before, after in itertools.pairwise(windows)
+        for n in expected
+        if not before.get(n) and not after.get(n)
+    }
+    return {
+        "polls": len(polls),
+        "per_poll": polls,
+        "duplicates": sum(p["dup_files"] for p in polls),
+        "duplicate_requests": sum(p["dup_extra"] for p in polls),
+        "skipped": sum(p["skipped"] for p in polls),
+        "lost": len(lost),
+        "stray": sum(p["stray"] for p in polls),
+        "max_span_of_window": max((p["span_s"] / p["window_s"] for p in polls), default=0.0),
+    }
 
 
 def _wait(check: object, timeout: float, what: str) -> float:
@@ -53,8 +165,12 @@ def _conditional(cluster: Cluster) -> int:
     )
 
 
-def run(replicas: int, files: int, every: float, trials: int, tmp: Path) -> dict[str, float]:
+def run(
+    replicas: int, files: int, every: float, trials: int, polls: int, tmp: Path
+) -> dict[str, Any]:
     cluster = Cluster(tmp / f"n{replicas}", every=every, lease=max(5.0, every / 2))
+    log = _TimedLog()
+    cluster.portal.requests = log  # before the first request
     try:
         cluster.publish_files(clean=files, leaks=0)
         started = time.monotonic()
@@ -66,7 +182,7 @@ def run(replicas: int, files: int, every: float, trials: int, tmp: Path) -> dict
         def scanned() -> bool:
             # A file's validators are its last write (after scan and findings).
             query = "SELECT count(*) FROM resources WHERE sha256 IS NOT NULL"
-            return cluster.sql(query)[0][0] >= files
+            return bool(cluster.sql(query)[0][0] >= files)
 
         done = _wait(scanned, 1200, "first pass")
         first_pass = done - started
@@ -75,15 +191,22 @@ def run(replicas: int, files: int, every: float, trials: int, tmp: Path) -> dict
         first = _wait(lambda: _conditional(cluster) > base, every * 3, "re-poll start")
         last = _wait(lambda: _conditional(cluster) >= base + files, 600, "re-poll end")
         repoll = max(last - first, 1e-3)
+        print(
+            f"  {replicas} replica(s): first pass {first_pass:.0f} s, re-poll {repoll:.1f} s",
+            flush=True,
+        )
+        check = _check(cluster, log, files, every, polls) if polls > 0 else {}
         pages = []
         for trial in range(trials):
-            before = len(cluster.receiver.posts)
             body = synthetic.ccw_applicants_csv(
                 cluster.tmp / f"leak{trial}", rows=40, seed=trial
             ).read_bytes()
             published = time.monotonic()
             cluster.portal.publish(f"permits_{trial}.csv", body)
-            paged = _wait(lambda b=before: len(cluster.receiver.posts) > b, every * 3 + 30, "page")
+            name = f"permits_{trial}.csv"
+            paged = _wait(
+                lambda n=name: _opened(cluster.receiver, n) > 0, every * 3 + 30, f"page of {name}"
+            )
             pages.append(paged - published)
             cluster.portal.withdraw(f"permits_{trial}.csv")
             time.sleep(every * 0.37)  # land each trial at another point of the poll cycle
@@ -96,9 +219,72 @@ def run(replicas: int, files: int, every: float, trials: int, tmp: Path) -> dict
             "repoll_files_per_s": round(files / repoll, 1),
             "page_median_s": round(statistics.median(pages), 1),
             "page_max_s": round(max(pages), 1),
+            "trial_pages_opened": [
+                _opened(cluster.receiver, f"permits_{t}.csv") for t in range(trials)
+            ],
+            **check,
+            # Counted again at the end: the trials' polls saw the kept leak too.
+            **({"kept_leak_pages_opened": _opened(cluster.receiver, _KEPT_LEAK)} if check else {}),
         }
     finally:
         cluster.close()
+
+
+def _check(
+    cluster: Cluster, log: _TimedLog, files: int, every: float, polls: int
+) -> dict[str, Any]:
+    """Leave a leak up through ``polls`` steady polls; count per-poll requests and its pages."""
+    body = synthetic.ccw_applicants_csv(cluster.tmp / "kept", rows=40, seed=99).read_bytes()
+    published, wall = time.monotonic(), time.time()
+    cluster.portal.publish(_KEPT_LEAK, body)
+    expected = {f"counts_{n:04d}.csv" for n in range(files)} | {_KEPT_LEAK}
+    # polls + 2 index fetches after the publish close ``polls`` windows and one more,
+    # into which the last counted poll's downloads may spill.
+    _wait(
+        lambda: len(_index_times(log, published)) >= polls + 2,
+        (polls + 2) * (every + 600),
+        f"{polls} steady polls",
+    )
+    starts = _index_times(log, published)[: polls + 2]
+    result = _steady(log, expected, starts)
+    # The polls' own counts, from the replicas' logs: a poll that found a file still
+    # queued by the previous one (already_queued) did not queue it again, so a file
+    # skipped in window k and already_queued in poll k+1 was checked late, not lost.
+    result["poll_outcomes"] = _poll_outcomes(cluster, wall)[: polls + 2]
+    metrics = [r.metrics() for r in cluster.replicas.values()]
+    result["kept_leak_pages_after_polls"] = _opened(cluster.receiver, _KEPT_LEAK)
+    result["poll_claims_per_replica"] = [
+        _metric_sum(m, "leakmon_poll_claims_total") for m in metrics
+    ]
+    return result  # the leak stays up: later polls must not page it again either
+
+
+_POLL_DONE = re.compile(r"poll complete in ([\d.]+) s: .*?files linked \(([^)]*)\)")
+
+
+def _poll_outcomes(cluster: Cluster, after: float) -> list[dict[str, int]]:
+    """Return the file outcomes (queued, already_queued) of each poll begun after ``after``."""
+    polls = []
+    for replica in cluster.replicas.values():
+        for line in replica.log_path.read_text(errors="replace").splitlines():
+            if "poll complete" not in line:
+                continue
+            record = json.loads(line)
+            at = dt.datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+            found = _POLL_DONE.search(record["message"])
+            if found and at - float(found.group(1)) > after:
+                counts = dict(part.split("=") for part in found.group(2).split(", "))
+                polls.append((at, {k: int(v) for k, v in counts.items()}))
+    return [counts for _, counts in sorted(polls, key=lambda p: p[0])]
+
+
+def _metric_sum(text: str, name: str) -> float:
+    """Return the sum of a metric's samples in a /metrics text."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def main() -> None:
@@ -109,6 +295,12 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=10.0, help="poll interval, seconds")
     parser.add_argument("--trials", type=int, default=3, help="pages timed per configuration")
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument(
+        "--polls",
+        type=int,
+        default=2,
+        help="steady polls checked for duplicates and skips (0: none)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     cpu = platform.processor() or platform.machine()
@@ -116,7 +308,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="leakmon-bench-cluster-") as tmp:
         for n in args.replicas:
-            result = run(n, args.files, args.every, args.trials, Path(tmp))
+            result = run(n, args.files, args.every, args.trials, args.polls, Path(tmp))
             print(json.dumps(result), flush=True)
             results.append(result)
     one = results[0]
@@ -130,6 +322,26 @@ def main() -> None:
             f"{r['repoll_files_per_s'] / one['repoll_files_per_s']:>6.2f} "
             f"{r['page_median_s']:>14} (max {r['page_max_s']})"
         )
+    if any("polls" in r for r in results):
+        check_head = (
+            "replicas",
+            "steady polls",
+            "files/poll",
+            "duplicates",
+            "extra GETs",
+            "skipped",
+            "lost",
+        )
+        widths = (8, 12, 10, 10, 10, 7, 4)
+        print("\n" + " ".join(f"{h:>{w}}" for h, w in zip(check_head, widths, strict=True)), end="")
+        print(" pages per leak (kept; trials)")
+        for r in results:
+            print(
+                f"{r['replicas']:>8} {r['polls']:>12} {r['files'] + 1:>10} "
+                f"{r['duplicates']:>10} {r['duplicate_requests']:>10} {r['skipped']:>7} "
+                f"{r['lost']:>4} "
+                f"{r['kept_leak_pages_opened']}; {r['trial_pages_opened']}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
