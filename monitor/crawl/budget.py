@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 
-from monitor.crawl.outcomes import BUDGET_EXHAUSTED, NEW_FILE_META
+from monitor.crawl.outcomes import BUDGET_EXHAUSTED, NEW_FILE_META, is_first_level
 from monitor.crawl.poll import state_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from scrapy import Request
     from scrapy.crawler import Crawler
 
@@ -32,14 +30,13 @@ class RequestBudget:
     downloads already running finish, so no file is cut off half-way.
     """
 
-    def __init__(self, state: PollState, start_urls: Iterable[str] = ()) -> None:
+    def __init__(self, state: PollState) -> None:
         self.state = state
-        self.start_urls = frozenset(start_urls)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequestBudget:
-        """Build the budget on the crawler's poll state and its spider's start URLs."""
-        return cls(state_of(crawler), getattr(crawler.spider, "start_urls", ()))
+        """Build the budget on the crawler's poll state."""
+        return cls(state_of(crawler))
 
     def process_request(self, request: Request) -> None:
         """Count a request, or drop it when the budget is spent.
@@ -48,7 +45,8 @@ class RequestBudget:
         claim on the budget, whenever their requests come: other requests are
         dropped once only the carried files' share is left. Except four kinds, which
         only need the budget not to be spent: the carried files themselves,
-        robots.txt, the start pages, and files never fetched before. A carry-over
+        robots.txt, the first level's pages (start pages, a catalogue's first API
+        pages: ``is_first_level``), and files never fetched before. A carry-over
         larger than the budget (95,000 files of a 100,000-file portal, at the default
         budget of 5,000) once took the whole of it: the start page went unread for
         19 polls out of 20, and a file published meanwhile, a leak, unseen with it.
@@ -60,7 +58,7 @@ class RequestBudget:
             carried
             or request.meta.get("dont_obey_robotstxt")
             or request.meta.get(NEW_FILE_META)
-            or self._is_start(request)
+            or is_first_level(request)
         )
         reserved = 0 if first else len(state.carry_pending)
         if state.requests + reserved >= state.budget:
@@ -74,9 +72,3 @@ class RequestBudget:
             state.budget_exhausted = True
             raise IgnoreRequest(BUDGET_EXHAUSTED)
         state.requests += 1
-
-    def _is_start(self, request: Request) -> bool:
-        # A start page, or its redirect or retry (no depth; the chain began at it).
-        chain = request.meta.get("redirect_urls")
-        first = str(chain[0]) if chain else request.url
-        return not request.meta.get("depth") and first in self.start_urls

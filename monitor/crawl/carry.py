@@ -14,7 +14,7 @@ from twisted.internet.defer import DeferredSemaphore
 
 from monitor.crawl.fetch import fetch_in_slot
 from monitor.crawl.items import DatasetItem
-from monitor.crawl.outcomes import FETCH_META
+from monitor.crawl.outcomes import is_first_level
 from monitor.crawl.poll import state_of
 from monitor.models import utcnow
 
@@ -36,7 +36,7 @@ _GATE_EVERY = 0.1
 
 
 class CarryOver:
-    """Download the files the last poll's budget dropped before this poll crawls anything.
+    """Download the files the last poll's budget dropped, once this poll's first pages are read.
 
     A site larger than ``crawl.max_requests_per_poll`` would otherwise lose the same
     tail on every poll (the crawl reaches its files in the same order each time). The
@@ -96,12 +96,8 @@ class CarryOver:
             raise DontCloseSpider
 
     def _answered(self, response: Response, request: Request, spider: Spider) -> None:
-        # A page of the crawl's first level: a start page, or a catalogue's first API
-        # page (its URL is the spider's own); not robots.txt, not a file's download.
-        meta = request.meta
-        if meta.get("depth") or meta.get(FETCH_META) or meta.get("dont_obey_robotstxt"):
-            return
-        self._answers.append(request)
+        if is_first_level(request):  # not robots.txt, not a file's download
+            self._answers.append(request)
 
     def _check_gate(self) -> None:
         state = self.state

@@ -72,6 +72,19 @@ def is_page_request(request: Request) -> bool:
     return not (request.meta.get(FETCH_META) or request.meta.get("dont_obey_robotstxt"))
 
 
+def is_first_level(request: Request) -> bool:
+    """Say whether a request fetches a page of the crawl's first level.
+
+    That is a start page or a catalogue's first API page (its change feed, its
+    walk's first page), or a redirect or retry of one: every request a spider
+    yields from a response gets a depth from Scrapy's depth middleware, and these
+    were yielded before any response. The request budget never lets files carried
+    over from the last poll take their place, and the carried files wait until one
+    of them has been read (``monitor.crawl.budget``, ``monitor.crawl.carry``).
+    """
+    return not request.meta.get("depth") and is_page_request(request)
+
+
 def is_page(headers: Headers) -> bool:
     """Say whether response headers announce an HTML page rather than a file.
 
