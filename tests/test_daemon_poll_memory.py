@@ -9,11 +9,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from monitor.config import Settings
 from monitor.daemon import _TOUCH_EVERY, Daemon
-from monitor.metrics import Metrics
+from tests.inprocess import daemons
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,18 +23,12 @@ LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    config = {
-        "storage": f"sqlite:///{tmp_path / 'state.db'}",
-        "http": {"listen": "127.0.0.1:0"},
-        "scan_workers": 1,  # one worker: a no-op submitted after a task runs after it
-        "targets": [{"name": "site", "kind": "html", "start_urls": [SITE]}],
-    }
-    d = Daemon(Settings.model_validate(config), Metrics(CollectorRegistry()))
-    d.store.migrate()
-    yield d
-    d.pool.shutdown(wait=True)
-    d.health.stop()
-    d.store.close()
+    with daemons(
+        tmp_path,
+        scan_workers=1,  # one worker: a no-op submitted after a task runs after it
+        targets=[{"name": "site", "kind": "html", "start_urls": [SITE]}],
+    ) as make:
+        yield make()
 
 
 def _drain(daemon: Daemon) -> None:

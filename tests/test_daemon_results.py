@@ -6,116 +6,56 @@ connection for longer than the busy timeout.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 import time
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from monitor import daemon as daemon_module
-from monitor.config import Settings
-from monitor.daemon import Daemon
-from monitor.metrics import Metrics
-from monitor.models import FetchedFile, FileReport, Finding, Severity, utcnow
+from monitor.models import FetchedFile, FileReport, Severity, utcnow
 from monitor.store import engine as engine_module
+from tests.inprocess import daemons, fetched_csv, report, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from monitor.daemon import Daemon
+
 TARGET = "portal"
 BASE = "https://data.example.gov/datasets/resource/download/"
 
 
-def _settings(tmp_path: Path, workers: int) -> Settings:
-    return Settings.model_validate(
-        {
-            "storage": f"sqlite:///{tmp_path / 'state.db'}",
-            "http": {"listen": "127.0.0.1:0"},
-            "scan_workers": workers,
-            "targets": [{"name": TARGET, "start_urls": ["http://127.0.0.1:9/"]}],
-            # Never started here: alerts stay in the outbox, which is what is checked.
-            "notify": [{"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}],
-        }
-    )
-
-
 @pytest.fixture
-def make_daemon(tmp_path: Path) -> Iterator[Callable[[int], Daemon]]:
-    made: list[Daemon] = []
-
-    def make(workers: int = 1) -> Daemon:
-        d = Daemon(_settings(tmp_path, workers), Metrics(registry=CollectorRegistry()))
-        d.store.migrate()
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        d._stop.set()
-        d.pool.shutdown(wait=True)
-        d.health.stop()
-        d.store.close()
-
-
-def _wait(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-def _report(url: str, leak: bool) -> FileReport:
-    findings = (
-        Finding(
-            file=url,
-            table=None,
-            column="contact",
-            entity="EMAIL_ADDRESS",
-            severity=Severity.HIGH,
-            score=0.9,
-            matched=40,
-            scanned=40,
-            evidence=("j***@e***.org",),
-            reason="synthetic addresses",
-        ),
-    )
-    return FileReport(
-        file=url, kind="csv", size=100, tables=1, rows=40, findings=findings if leak else ()
-    )
+def make_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    with daemons(
+        tmp_path,
+        scan_workers=1,
+        targets=[{"name": TARGET, "start_urls": ["http://127.0.0.1:9/"]}],
+        # Never started here: alerts stay in the outbox, which is what is checked.
+        notify=[{"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}],
+    ) as make:
+        yield make
 
 
 def _fetched(tmp_path: Path, name: str) -> FetchedFile:
-    path = tmp_path / name
-    path.write_bytes(b"contact\nsomeone@example.org\n" + name.encode())
-    return FetchedFile(
-        target=TARGET,
-        url=BASE + name,
-        path=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        media_type="text/csv",
-        etag=f'"{name}"',
-        last_modified=None,
-        fetched_at=utcnow(),
-    )
+    return fetched_csv(tmp_path / name, TARGET, BASE + name, etag=f'"{name}"')
 
 
 def _idle(daemon: Daemon) -> None:
     """Wait until every file handed over is done with (its result recorded or given up)."""
-    _wait(lambda: not daemon._inflight, timeout=30)
+    wait_for(lambda: not daemon._inflight, timeout=30)
 
 
 def test_scan_results_meeting_a_locked_store_after_their_touch_are_all_recorded(
-    make_daemon: Callable[[int], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The files are taken (touched) and scanned; the lock comes before their results.
     monkeypatch.setattr(engine_module, "_BUSY_TIMEOUT_MS", 200)
     monkeypatch.setattr(daemon_module, "_WRITE_RETRY_FIRST_S", 0.05)
-    daemon = make_daemon(3)
+    daemon = make_daemon(scan_workers=3)
     names = ["a.csv", "b.csv", "c.csv"]
     scanned: list[str] = []
     locked = threading.Event()
@@ -123,18 +63,18 @@ def test_scan_results_meeting_a_locked_store_after_their_touch_are_all_recorded(
     def scan(path: Path, *, source: str, media_type: str | None) -> FileReport:
         scanned.append(source)
         locked.wait(10)
-        return _report(source, leak=True)
+        return report(source, leak=True)
 
     monkeypatch.setattr(daemon.scanner, "scan", scan)
     lock = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
     try:
         for name in names:
             daemon.on_file(_fetched(tmp_path, name))
-        _wait(lambda: len(scanned) == len(names))
+        wait_for(lambda: len(scanned) == len(names))
         lock.execute("BEGIN EXCLUSIVE")
         locked.set()
         # Each result gave up more than once while the lock was held.
-        _wait(lambda: daemon.metrics.store_errors.labels("record_result")._value.get() >= 6)
+        wait_for(lambda: daemon.metrics.store_errors.labels("record_result")._value.get() >= 6)
         assert daemon.readiness()[1]["store"] == "failing"
     finally:
         locked.set()
@@ -156,11 +96,11 @@ def test_scan_results_meeting_a_locked_store_after_their_touch_are_all_recorded(
 
 
 def test_a_scan_result_is_one_transaction_after_the_touch(
-    make_daemon: Callable[[int], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     daemon = make_daemon()
     monkeypatch.setattr(
-        daemon.scanner, "scan", lambda p, source, media_type: _report(source, leak=False)
+        daemon.scanner, "scan", lambda p, source, media_type: report(source, leak=False)
     )
     writes: list[str] = []
     real = daemon.store._db.session
@@ -184,14 +124,14 @@ def test_a_scan_result_is_one_transaction_after_the_touch(
 
 
 def test_clean_results_refresh_the_gauges_once_a_second_and_leaks_at_once(
-    make_daemon: Callable[[int], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     daemon = make_daemon()
     reports = {BASE + "leak.csv": True}
     monkeypatch.setattr(
         daemon.scanner,
         "scan",
-        lambda p, source, media_type: _report(source, leak=reports.get(source, False)),
+        lambda p, source, media_type: report(source, leak=reports.get(source, False)),
     )
     refreshed: list[float] = []
     real = daemon.refresh_gauges
@@ -206,7 +146,7 @@ def test_clean_results_refresh_the_gauges_once_a_second_and_leaks_at_once(
         daemon.on_file(_fetched(tmp_path, f"clean-{i}.csv"))
     _idle(daemon)
     assert len(refreshed) <= 1  # not one per clean file
-    _wait(lambda: len(refreshed) >= 1, timeout=daemon_module._GAUGES_EVERY_S + 5)
+    wait_for(lambda: len(refreshed) >= 1, timeout=daemon_module._GAUGES_EVERY_S + 5)
 
     before = len(refreshed)
     daemon.on_file(_fetched(tmp_path, "leak.csv"))

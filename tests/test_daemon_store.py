@@ -7,7 +7,6 @@ poll bookkeeping transaction or a stray ``sqlite3`` shell would hold it.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 import time
@@ -15,19 +14,18 @@ import tracemalloc
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from monitor import daemon as daemon_module
-from monitor.config import Settings
 from monitor.crawl import Validators
-from monitor.daemon import Daemon
-from monitor.metrics import Metrics
-from monitor.models import FetchedFile, FileReport, Finding, Severity, utcnow
+from monitor.models import FetchedFile, FileReport, utcnow
 from monitor.store import engine as engine_module
+from tests.inprocess import daemons, fetched_csv, report, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from monitor.daemon import Daemon
 
 TARGET = "portal"
 BASE = "https://data.example.gov/datasets/resource/download/"
@@ -35,78 +33,24 @@ URL = BASE + "roster.csv"
 LAST_MODIFIED = "Sun, 01 Nov 2026 12:00:00 GMT"
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings.model_validate(
-        {
-            "storage": f"sqlite:///{tmp_path / 'state.db'}",
-            "http": {"listen": "127.0.0.1:0"},
-            "scan_workers": 1,  # one worker: a no-op submitted after a task runs after it
-            "targets": [{"name": TARGET, "start_urls": ["http://127.0.0.1:9/"]}],
-            # Never started here: the alert stays in the outbox, which is what is checked.
-            "notify": [{"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}],
-        }
-    )
-
-
 @pytest.fixture
-def make_daemon(tmp_path: Path) -> Iterator[Callable[[], Daemon]]:
-    made: list[Daemon] = []
-
-    def make() -> Daemon:
-        d = Daemon(_settings(tmp_path), Metrics(registry=CollectorRegistry()))
-        d.store.migrate()
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        d._stop.set()
-        d.pool.shutdown(wait=True)
-        d.health.stop()
-        d.store.close()
-
-
-def _wait(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-def _leak_report(url: str) -> FileReport:
-    finding = Finding(
-        file=url,
-        table=None,
-        column="contact",
-        entity="EMAIL_ADDRESS",
-        severity=Severity.HIGH,
-        score=0.9,
-        matched=40,
-        scanned=40,
-        evidence=("j***@e***.org",),
-        reason="synthetic addresses",
-    )
-    return FileReport(file=url, kind="csv", size=100, tables=1, rows=40, findings=(finding,))
+def make_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    with daemons(
+        tmp_path,
+        scan_workers=1,  # one worker: a no-op submitted after a task runs after it
+        targets=[{"name": TARGET, "start_urls": ["http://127.0.0.1:9/"]}],
+        # Never started here: the alert stays in the outbox, which is what is checked.
+        notify=[{"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}],
+    ) as make:
+        yield make
 
 
 def _fetched(tmp_path: Path) -> FetchedFile:
-    path = tmp_path / "download.csv"
-    path.write_bytes(b"contact\nsomeone@example.org\n")
-    return FetchedFile(
-        target=TARGET,
-        url=URL,
-        path=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        media_type="text/csv",
-        etag='"v1"',
-        last_modified=LAST_MODIFIED,
-        fetched_at=utcnow(),
-    )
+    return fetched_csv(tmp_path / "download.csv", TARGET, URL, '"v1"', LAST_MODIFIED)
 
 
 def test_a_scan_result_meeting_a_locked_store_is_recorded_once_the_lock_is_released(
-    make_daemon: Callable[[], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine_module, "_BUSY_TIMEOUT_MS", 200)
     monkeypatch.setattr(daemon_module, "_WRITE_RETRY_FIRST_S", 0.05)
@@ -115,7 +59,7 @@ def test_a_scan_result_meeting_a_locked_store_is_recorded_once_the_lock_is_relea
 
     def scan(path: Path, *, source: str, media_type: str | None) -> FileReport:
         scanned.append(source)
-        return _leak_report(source)
+        return report(source)
 
     monkeypatch.setattr(daemon.scanner, "scan", scan)
     lock = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
@@ -124,7 +68,7 @@ def test_a_scan_result_meeting_a_locked_store_is_recorded_once_the_lock_is_relea
         fetched = _fetched(tmp_path)
         daemon.on_file(fetched)
         # Held past the busy timeout more than once: each write attempt gave up.
-        _wait(lambda: daemon.metrics.store_errors.labels("touch")._value.get() >= 3)
+        wait_for(lambda: daemon.metrics.store_errors.labels("touch")._value.get() >= 3)
         assert daemon.readiness()[1]["store"] == "failing"
     finally:
         lock.execute("ROLLBACK")
@@ -144,17 +88,17 @@ def test_a_scan_result_meeting_a_locked_store_is_recorded_once_the_lock_is_relea
 
 
 def test_a_scan_result_waiting_for_the_store_is_given_up_at_stop_without_validators(
-    make_daemon: Callable[[], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # On stop the wait ends; the file has no validators, so the next start fetches it again.
     monkeypatch.setattr(engine_module, "_BUSY_TIMEOUT_MS", 100)
     daemon = make_daemon()
-    monkeypatch.setattr(daemon.scanner, "scan", lambda p, source, media_type: _leak_report(source))
+    monkeypatch.setattr(daemon.scanner, "scan", lambda p, source, media_type: report(source))
     lock = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
         daemon.on_file(_fetched(tmp_path))
-        _wait(lambda: daemon.metrics.store_errors.labels("touch")._value.get() >= 1)
+        wait_for(lambda: daemon.metrics.store_errors.labels("touch")._value.get() >= 1)
         daemon._stop.set()
         daemon.pool.submit(lambda: None).result(timeout=10)
     finally:
@@ -179,7 +123,7 @@ def _stored_files(daemon: Daemon, tmp_path: Path, n: int) -> list[str]:
 
 
 def test_validators_come_from_the_bulk_load_never_from_per_url_queries(
-    make_daemon: Callable[[], Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_daemon: Callable[..., Daemon], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     daemon = make_daemon()
     urls = _stored_files(daemon, tmp_path, 3)
@@ -214,7 +158,7 @@ def slow_load(monkeypatch: pytest.MonkeyPatch) -> Callable[[Daemon], threading.E
 
 
 def test_while_the_bulk_load_runs_past_its_wait_files_are_held_not_fetched_in_full(
-    make_daemon: Callable[[], Daemon],
+    make_daemon: Callable[..., Daemon],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     slow_load: Callable[[Daemon], threading.Event],
@@ -237,13 +181,13 @@ def test_while_the_bulk_load_runs_past_its_wait_files_are_held_not_fetched_in_fu
     assert again.hold is not None
     assert waited < 1.0  # the reactor waited once, at most the budget, not per file
     release.set()
-    _wait(daemon._loaded.is_set)
+    wait_for(daemon._loaded.is_set)
     assert daemon.validators(urls[0]).sha256 is not None
     assert asked == []
 
 
 def test_a_file_found_gone_during_the_bulk_load_is_not_brought_back(
-    make_daemon: Callable[[], Daemon],
+    make_daemon: Callable[..., Daemon],
     tmp_path: Path,
     slow_load: Callable[[Daemon], threading.Event],
 ) -> None:
@@ -254,14 +198,14 @@ def test_a_file_found_gone_during_the_bulk_load_is_not_brought_back(
 
     daemon._gone(TARGET, urls[1], "file removed (HTTP 404)")
     release.set()
-    _wait(daemon._loaded.is_set)
+    wait_for(daemon._loaded.is_set)
 
     assert daemon.validators(urls[0]).sha256 is not None
     assert daemon.validators(urls[1]) == Validators(None, None, None)
 
 
 def test_a_complete_poll_marks_the_unlinked_files_gone(
-    make_daemon: Callable[[], Daemon], tmp_path: Path
+    make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
     daemon = make_daemon()
     urls = _stored_files(daemon, tmp_path, 5)
@@ -274,7 +218,7 @@ def test_a_complete_poll_marks_the_unlinked_files_gone(
 
 
 def test_validators_in_memory_take_well_under_a_kilobyte_per_file(
-    make_daemon: Callable[[], Daemon], tmp_path: Path
+    make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
     daemon = make_daemon()
     n = 5000

@@ -14,34 +14,23 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from monitor.config import Settings
 from monitor.crawl import Validators
-from monitor.daemon import Daemon
 from monitor.errors import StoreError
-from monitor.metrics import Metrics
+from tests.inprocess import daemons
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from monitor.daemon import Daemon
+
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    settings = Settings.model_validate(
-        {
-            "storage": f"sqlite:///{tmp_path / 'state.db'}",
-            "http": {"listen": "127.0.0.1:0"},
-            "scan_workers": 1,  # one worker: a no-op submitted after a task runs after it
-        }
-    )
-    d = Daemon(settings, Metrics(registry=CollectorRegistry()))
-    d.store.migrate()
-    yield d
-    d.pool.shutdown(wait=True)
-    d.health.stop()
-    d.store.close()
+    # One worker: a no-op submitted after a task runs after it.
+    with daemons(tmp_path, scan_workers=1) as make:
+        yield make()
 
 
 def _store_state(daemon: Daemon) -> str:
