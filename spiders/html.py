@@ -24,6 +24,7 @@ from spiders.links import (
     on_domains,
     page_base,
     page_title,
+    release_tree,
     skip_bad_url,
     usable_page,
     wanted_link,
@@ -156,7 +157,9 @@ class HtmlSpider(EmbeddedViews, scrapy.Spider):
         yield from self.views_on(response)
         yield from self._declared_sitemaps(response)
         dataset = page_title(response)
-        for url, text, pager in self._links(response):
+        links = list(self._links(response))
+        release_tree(response, len(links))  # the links outlive the tree: see release_tree
+        for url, text, pager in links:
             if not self._allowed(url):
                 if self._is_file(url):
                     self.offsite_files.add(url)

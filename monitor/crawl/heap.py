@@ -24,8 +24,8 @@ COLLECT_FROM_FILES = 1000
 def release_poll(files: int) -> bool:
     """Free a finished poll's crawler, spider and pages now; True when a collection ran.
 
-    Scrapy's crawler, the spider and the last page it parsed (its response, the
-    decoded text and the lxml tree, about 0.8 KB per link of an index page) sit in
+    Scrapy's crawler, the spider and the last page it parsed (its response and
+    decoded text; the lxml tree is let go sooner, ``spiders.links.release_tree``) sit in
     reference cycles when a poll ends, so only a full collection frees them, and in
     a daemon of a million long-lived objects that may come polls later: the next
     poll's page and records were then added to the last one's. One collection per

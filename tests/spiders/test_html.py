@@ -279,3 +279,33 @@ def test_pages_of_a_listing_are_followed_without_counting_as_a_hop() -> None:
 def test_pagination_links(url: str, page: str, rel: str, label: str, expected: bool) -> None:
     absolute = url if url.startswith("http") else SITE + url
     assert is_pagination(absolute, SITE + page, rel=rel, label=label) is expected
+
+
+def test_a_pages_parsed_tree_is_let_go_before_its_files_are_fetched() -> None:
+    # Scrapy holds the response while the page's items are fetched (a whole poll for
+    # an index of 100,000 files): its cached tree must not be held with it.
+    page = _page("index.html", SITE + "/")
+    produced = _spider().parse(page)
+    first = next(produced)
+    assert page._cached_selector is None
+    rest = list(produced)
+    items, _ = _split([first, *rest])
+    assert _paths([i["url"] for i in items]) == [
+        "/files/budget-2024.csv",
+        "/files/annual-report.PDF",
+        "/catalog.json",
+    ]
+
+
+def test_a_large_page_trims_the_c_heap_and_a_small_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trimmed: list[bool] = []
+    monkeypatch.setattr("spiders.links.trim", lambda: trimmed.append(True) or True)
+    monkeypatch.setattr("spiders.links.TRIM_FROM_LINKS", 5)
+    list(_spider().parse(_page("index.html", SITE + "/")))
+    assert trimmed  # the saved index has more than 5 links
+    trimmed.clear()
+    monkeypatch.setattr("spiders.links.TRIM_FROM_LINKS", 10_000)
+    list(_spider().parse(_page("index.html", SITE + "/")))
+    assert not trimmed
