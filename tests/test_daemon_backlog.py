@@ -6,7 +6,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from monitor.crawl import Validators
-from tests.test_daemon_store import URL, _fetched, _leak_report, _wait, make_daemon
+from tests.inprocess import report, wait_for
+from tests.test_daemon_store import URL, _fetched, make_daemon
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +30,7 @@ def test_a_file_waiting_for_its_scan_is_held_counted_and_released_when_scanned(
     def scan(path: Path, *, source: str, media_type: str | None) -> FileReport:
         scanning.set()
         finish.wait(30)
-        return _leak_report(source)
+        return report(source)
 
     monkeypatch.setattr(daemon.scanner, "scan", scan)
     fetched = _fetched(tmp_path)
@@ -39,7 +40,7 @@ def test_a_file_waiting_for_its_scan_is_held_counted_and_released_when_scanned(
     assert daemon.validators(URL).hold == "downloaded, its scan has not finished"
     assert (daemon.backlog.files, daemon.backlog.bytes) == (1, fetched.size)
     finish.set()
-    _wait(lambda: daemon.backlog.files == 0)
+    wait_for(lambda: daemon.backlog.files == 0)
     daemon.pool.submit(lambda: None).result(timeout=30)
     assert daemon.backlog.bytes == 0
     assert daemon.validators(URL) == Validators('"v1"', fetched.last_modified, fetched.sha256)
