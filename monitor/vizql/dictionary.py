@@ -38,7 +38,6 @@ tests/python/test_common.py (``tableauDownloadableUnderlyingData``,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,16 +45,15 @@ import numpy as np
 import polars as pl
 
 from monitor.errors import FileTooLarge, TableauProtocolError
+from monitor.vizql.segments import merge_segments, value_lists
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "NULL_VALUE",
     "DecodedTable",
     "decode_table",
-    "merge_segments",
-    "value_lists",
 ]
 
 #: Tableau's null in the data dictionary (its formatted form is "Null").
@@ -81,41 +79,6 @@ class DecodedTable:
     def capped(self) -> bool:
         """Say whether the server holds more rows than it sent (``numRows`` > rows present)."""
         return self.declared_rows is not None and self.declared_rows > self.frame.height
-
-
-def merge_segments(*segment_maps: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Merge segment maps in arrival order; a later map's key replaces an earlier one's.
-
-    ``None`` segments (sent for segments the client already holds) are skipped.
-    """
-    merged: dict[str, Any] = {}
-    for segments in segment_maps:
-        if segments is None:
-            continue
-        if not isinstance(segments, Mapping):
-            raise TableauProtocolError("dataSegments is not an object")
-        for key, segment in segments.items():
-            if segment is not None:
-                merged[str(key)] = segment
-    return merged
-
-
-def value_lists(segments: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """Concatenate each ``dataType``'s values across segments, in segment order."""
-    lists: dict[str, list[Any]] = {}
-    for key, segment in segments.items():
-        columns = segment.get("dataColumns") if isinstance(segment, dict) else None
-        if not isinstance(columns, list):
-            raise TableauProtocolError(f"data segment {key!r} has no 'dataColumns' list")
-        for number, column in enumerate(columns):
-            values = column.get("dataValues") if isinstance(column, dict) else None
-            data_type = column.get("dataType") if isinstance(column, dict) else None
-            if not isinstance(values, list) or not isinstance(data_type, str):
-                raise TableauProtocolError(
-                    f"data segment {key!r} column {number} lacks 'dataType' or 'dataValues'"
-                )
-            lists.setdefault(data_type, []).extend(values)
-    return lists
 
 
 def decode_table(

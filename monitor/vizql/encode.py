@@ -34,7 +34,8 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
-from monitor.vizql.dictionary import NULL_VALUE, value_lists
+from monitor.vizql.dictionary import NULL_VALUE
+from monitor.vizql.segments import value_lists
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.errors import TableauProtocolError
 from monitor.vizql.commands import underlying_table
-from monitor.vizql.dictionary import decode_table
 from monitor.vizql.fastload import load_answer
 
 if TYPE_CHECKING:
@@ -63,6 +62,9 @@ class Envelope:
         self, *, max_rows: int | None = None, max_columns: int | None = None
     ) -> DecodedTable:
         """Decode the answer's table against the spooled segments."""
+        # Lazy: the daemon writes envelopes; only the scan worker decodes (polars).
+        from monitor.vizql.dictionary import decode_table
+
         return decode_table(
             underlying_table(self.response),
             self.segments,

@@ -22,12 +22,13 @@ from __future__ import annotations
 import re
 import secrets
 import warnings
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import TableauProtocolError
 from monitor.vizql.framing import parse_object
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["load_answer"]
 
@@ -112,6 +113,9 @@ def _skip_space(data: bytes, pos: int) -> int:
 
 def _parse_integers(body: bytes, offset: int, what: str) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Parse the inside of an integer array, as strictly as JSON would."""
+    # Lazy: the daemon loads numpy (about 8 MB) only once it polls a Tableau view.
+    import numpy as np
+
     compact = body.translate(None, _SPACE)
     if not compact:
         return np.zeros(0, dtype=np.int64)

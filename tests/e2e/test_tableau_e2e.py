@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,7 +35,6 @@ from tests.readers.tableau_files import hyperapi, twb_xml, write_hyper, zip_byte
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 POLL = 5
 PAGE_WITHIN = 60.0  # the brief: paged within a minute
@@ -203,3 +203,15 @@ def test_pages_carry_masked_evidence_only(world: World) -> None:
 def test_daemon_stays_ready_through_it(world: World) -> None:
     status, _ = get(f"http://127.0.0.1:{world.port}/readyz")
     assert status == 200
+
+
+def test_the_daemon_process_does_not_load_the_scan_workers_parsers(world: World) -> None:
+    """The daemon crawls and decodes nothing itself: polars lives in its scan workers only.
+
+    Read from the live process's memory map after it polled the Tableau views (the
+    crawl parses their answers, and once loaded polars for a helper it did not need).
+    """
+    _wait("not every exposure paged", world, PAGE_WITHIN, lambda: world.urls() >= EXPECTED)
+    mapped = Path(f"/proc/{world.proc.pid}/maps").read_text()
+    assert "polars" not in mapped
+    assert "numpy" in mapped  # the crawl's answer parser did load: the map is the daemon's

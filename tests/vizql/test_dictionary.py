@@ -10,9 +10,10 @@ import pytest
 from faker import Faker
 
 from monitor.errors import FileTooLarge, TableauProtocolError
-from monitor.vizql.dictionary import decode_table, merge_segments, value_lists
+from monitor.vizql.dictionary import decode_table
 from monitor.vizql.encode import encode_underlying_data
 from monitor.vizql.fastload import load_answer
+from monitor.vizql.segments import merge_segments, value_lists
 from tests.vizql.recorded import TWO_SEGMENTS, load, table_of
 
 

@@ -32,9 +32,9 @@ from monitor.errors import TableauProtocolError
 from monitor.models import ViewExposure
 from monitor.vizql import commands
 from monitor.vizql.bootstrap import parse_bootstrap
-from monitor.vizql.dictionary import merge_segments
 from monitor.vizql.fastload import load_answer
 from monitor.vizql.framing import parse_object
+from monitor.vizql.segments import merge_segments
 from monitor.vizql.session import parse_config_page, parse_start_session
 
 if TYPE_CHECKING:
