@@ -150,6 +150,9 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
         # Scrapy's depth limit, but the next page of a listing or a sitemap is not a hop.
         "SPIDER_MIDDLEWARES": {
             "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            # A warning for spider authors who copy response.meta; leakmon's spiders are
+            # its own and tested, and it saw every item of every poll.
+            "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
             "monitor.crawl.depth.HopDepth": 900,
             # Before the depth and duplicate checks see the link: ?sid=... is not a new page.
             "monitor.crawl.sessions.SessionIds": 950,
@@ -171,15 +174,17 @@ def scrapy_settings(crawl: CrawlConfig, target: TargetConfig) -> dict[str, Any]:
             # are read by nothing: StatusMetrics counts what the operator sees.
             "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
         },
+        # None of Scrapy's own extensions: its stats, log counts, "Crawled N pages" lines
+        # and memory checks are read by nothing here (CrawlService logs a summary, the
+        # daemon has its own metrics), yet each listened to every file's signals; the
+        # telnet console and remote control were off but still imported (aiohttp, 9 MB).
+        "EXTENSIONS_BASE": {},
         "EXTENSIONS": {
             "monitor.crawl.probe.HeadersProbe": 100,
             # The files the last poll's budget cut off are fetched first: a large site rotates.
             "monitor.crawl.carry.CarryOver": 200,
             # AutoThrottle that lets the 304s of unchanged files lower its delay.
-            "scrapy.extensions.throttle.AutoThrottle": None,
             "monitor.crawl.throttle.ConditionalThrottle": 0,
-            "scrapy.extensions.telnet.TelnetConsole": None,
-            "scrapy.extensions.remote_control.RemoteControl": None,
         },
     }
 

@@ -103,10 +103,35 @@ def test_no_listening_port_and_no_scrapy_log_file() -> None:
     s = scrapy_settings(CrawlConfig(), _target())
     assert s["TELNETCONSOLE_ENABLED"] is False
     assert s["REMOTE_CONTROL_ENABLED"] is False
-    assert s["EXTENSIONS"]["scrapy.extensions.telnet.TelnetConsole"] is None
-    assert s["EXTENSIONS"]["scrapy.extensions.remote_control.RemoteControl"] is None
     assert s["LOG_FILE"] is None
     assert s["TWISTED_REACTOR"] is None
+
+
+def test_a_polls_crawler_runs_only_leakmons_extensions_and_never_imports_remote_control() -> None:
+    # In a fresh interpreter: a crawler built from the settings, its extensions made.
+    # Scrapy's own (stats, log counts, telnet, remote control) listened to every file's
+    # signals or imported aiohttp (9 MB) while switched off.
+    code = (
+        "import sys\n"
+        "from twisted.internet import reactor\n"
+        "from scrapy.crawler import Crawler\n"
+        "from monitor.config import CrawlConfig, TargetConfig\n"
+        "from monitor.crawl.settings import scrapy_settings\n"
+        "from spiders.html import HtmlSpider\n"
+        "t = TargetConfig.model_validate({'name': 't', 'start_urls': ['https://data.city.gov/']})\n"
+        "c = Crawler(HtmlSpider, scrapy_settings(CrawlConfig(), t))\n"
+        "c._apply_settings()\n"
+        "print(sorted(type(m).__module__ for m in c.extensions.middlewares))\n"
+        "print('aiohttp' in sys.modules, 'scrapy.extensions.telnet' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    names, imported = out.stdout.strip().splitlines()
+    # CarryOver and HeadersProbe stand down without a poll's state; Scrapy's would not.
+    assert names == "['monitor.crawl.throttle']"
+    assert imported == "False False"
 
 
 def test_importing_the_crawler_installs_no_reactor() -> None:
