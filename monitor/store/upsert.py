@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.errors import StoreError
@@ -43,14 +44,23 @@ def insert_if_absent(
             postgresql.insert(model)
             .values(**values)
             .on_conflict_do_nothing(index_elements=conflict)
+            .returning(literal_column("1"))
         )
     elif dialect == "sqlite":
-        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        stmt = (
+            sqlite.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(literal_column("1"))
+        )
     else:
         raise StoreError(f"leakmon's store supports sqlite and postgresql, not {dialect}")
     # On the session's connection, not through ``session.execute``: the ORM's bulk-insert
     # path cost more than the statement (a third of a first pass's store time). Pending
     # objects go first, as the session's autoflush would have sent them.
     session.flush()
-    inserted = session.connection().execute(stmt).rowcount
-    return inserted == 1
+    # Whether it inserted is read from RETURNING (a row, or none when the conflict
+    # skipped it), not from rowcount: SQLAlchemy adds an implicit RETURNING to a
+    # PostgreSQL INSERT and psycopg then reports rowcount -1, so on PostgreSQL every
+    # insert looked skipped and each new file's baseline took the slow path.
+    return session.connection().execute(stmt).first() is not None
