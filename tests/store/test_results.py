@@ -202,3 +202,18 @@ def test_a_first_baseline_that_appeared_meanwhile_is_replaced_as_set_baseline_wo
         ("leakmon", "first version seen"),
         ("alice", "reviewed"),
     ]
+
+
+def test_new_files_first_baselines_are_audited_in_the_store_but_not_logged_one_line_each(
+    store: Store, router: FakeRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A first pass of 100,000 files once wrote 100,000 "audit: baseline.accept by
+    # leakmon" INFO lines, none naming a file; the audit table keeps each entry.
+    urls = _touched(store, 3)
+    with caplog.at_level("INFO", logger="monitor.store.audit"):
+        store.record_results([(_result(url, minutes(1)), router) for url in urls], _drift)
+
+    accepted = [e for e in store.audit_log() if e.action == "baseline.accept"]
+    assert len(accepted) == 3
+    assert {e.actor for e in accepted} == {"leakmon"}
+    assert not [r for r in caplog.records if r.name == "monitor.store.audit"]
