@@ -236,8 +236,14 @@ def test_hyperd_dies_with_a_worker_killed_by_its_time_limit(tmp_path: Path) -> N
 
     watcher = threading.Thread(target=watch)
     watcher.start()
+    # The address-space cap raised for this test: reading 8 M rows can reach the default
+    # 3 GiB within the 2 s (CI once saw "Cannot allocate memory" at 1.2 s), and this test
+    # is about the time limit's kill, not the memory cap's.
     config = ScanConfig.model_validate(
-        {"free_text_analysis": False, "limits": {"worker_timeout_s": 2.0}}
+        {
+            "free_text_analysis": False,
+            "limits": {"worker_timeout_s": 2.0, "worker_memory_mb": 16384},
+        }
     )
     try:
         report = IsolatedScanner(config).scan(big)
