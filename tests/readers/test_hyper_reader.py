@@ -271,7 +271,8 @@ def test_hyperd_without_room_in_the_worker_is_not_checked_not_corrupt(people_hyp
         "from monitor.errors import ReaderUnavailable\n"
         "resource.setrlimit(resource.RLIMIT_AS, (600 * 1024**2, 600 * 1024**2))\n"
         "try:\n"
-        "    list(read_tables(Path(sys.argv[1]), ReadLimits()))\n"
+        "    tables = list(read_tables(Path(sys.argv[1]), ReadLimits()))\n"
+        "    print('TABLES', len(tables))\n"
         "except ReaderUnavailable as exc:\n"
         "    print(exc)\n"
     )
@@ -280,9 +281,16 @@ def test_hyperd_without_room_in_the_worker_is_not_checked_not_corrupt(people_hyp
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
-    assert "Hyper extract not checked: hyperd did not start" in done.stdout, done.stderr
+    # Never tables read as if whole. Mostly hyperd cannot start and says so; on some
+    # hosts it starts and the next allocation fails instead (CI once: exit 1): that too
+    # leaves the file unchecked, as an error, never as a result.
+    assert "TABLES" not in done.stdout, done.stdout
+    refused = "Hyper extract not checked: hyperd did not start" in done.stdout
+    out_of_memory = done.returncode != 0 and (
+        "Cannot allocate memory" in done.stderr or "MemoryError" in done.stderr
+    )
+    assert refused or out_of_memory, (done.returncode, done.stdout, done.stderr[-2000:])
 
 
 def test_export_stops_one_row_past_max_rows(tmp_path: Path, people_hyper: Path) -> None:
