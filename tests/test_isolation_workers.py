@@ -287,3 +287,14 @@ def test_a_worker_left_idle_is_stopped_and_the_next_file_starts_one(
     assert scanner.worker_pids() == set()
     assert _scan_ok(scanner, leak) != first
     assert scanner.workers_started == 2
+
+
+def test_a_worker_has_numpy_loaded_before_it_caps_its_address_space(
+    scanners: list[IsolatedScanner], leak: Path
+) -> None:
+    # Set up under RLIMIT_AS, numpy's OpenBLAS hung or failed (1 read in 3): every worker
+    # must get numpy from the forkserver, even when its readers have not imported it.
+    scanner = _scanner(scanners, _config())
+    pid = _scan_ok(scanner, leak)  # a CSV: nothing in this scan needs numpy
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "/numpy/" in maps

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from monitor.config import ScanConfig
 
-__all__ = ["WORKER_KILLED", "IsolatedScanner"]
+__all__ = ["PRELOAD", "WORKER_KILLED", "IsolatedScanner"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ _ADDRESS_SPACE_KEPT = 0.75
 #: Seconds a worker may wait for a file before it is stopped: a daemon between polls does
 #: not hold the workers' memory (100-250 MB each), and a busy one keeps them warm.
 IDLE_STOP_S = 60.0
+#: Imported by the forkserver, so every worker has them before it caps its address
+#: space (``RLIMIT_AS``): numpy sets up OpenBLAS on import, and under the cap that can
+#: hang or fail. A reader that imports numpy lazily then finds it loaded.
+PRELOAD = ("monitor.scan", "numpy", "monitor.vizql.dictionary")
 
 
 class IsolatedScanner:
@@ -64,7 +68,7 @@ class IsolatedScanner:
         self._generation = 0
         self._ctx = mp.get_context("forkserver")
         # Presidio (and its 1 s spaCy import) loads in a worker only when a file needs it.
-        self._ctx.set_forkserver_preload(["monitor.scan"])
+        self._ctx.set_forkserver_preload(list(PRELOAD))
         self._lock = threading.Lock()
         self._idle: list[ScanWorker] = []
         self._busy: set[ScanWorker] = set()

@@ -7,10 +7,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 import polars as pl
 
-# monitor.vizql.dictionary is imported here, with the readers, not lazily at the first
-# decode: the scan worker loads its readers before it caps its address space, and
-# numpy's OpenBLAS set up under the cap could hang or fail (the daemon never decodes).
-import monitor.vizql.dictionary  # noqa: F401
 from monitor.errors import CorruptFile, FileTooLarge, IncompleteData, TableauProtocolError
 from monitor.models import Table
 from monitor.readers.registry import register

@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from monitor.errors import StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session
     from sqlalchemy.sql.expression import Executable
 
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["insert_if_absent"]
 
 logger = logging.getLogger(__name__)
+
+#: Each dialect's INSERT with ON CONFLICT (the two build the same statement).
+_INSERTS: dict[str, Callable[[type[Base]], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def insert_if_absent(
@@ -39,22 +47,15 @@ def insert_if_absent(
         conflict: the columns of the unique constraint that decides "exists".
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Executable = (
-            postgresql.insert(model)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=conflict)
-            .returning(literal_column("1"))
-        )
-    elif dialect == "sqlite":
-        stmt = (
-            sqlite.insert(model)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=conflict)
-            .returning(literal_column("1"))
-        )
-    else:
+    insert = _INSERTS.get(dialect)
+    if insert is None:
         raise StoreError(f"leakmon's store supports sqlite and postgresql, not {dialect}")
+    stmt: Executable = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(literal_column("1"))
+    )
     # On the session's connection, not through ``session.execute``: the ORM's bulk-insert
     # path cost more than the statement (a third of a first pass's store time). Pending
     # objects go first, as the session's autoflush would have sent them.

@@ -264,8 +264,11 @@ def test_hyperd_dies_with_a_worker_killed_by_its_time_limit(tmp_path: Path) -> N
 def test_hyperd_without_room_in_the_worker_is_not_checked_not_corrupt(people_hyper: Path) -> None:
     # hyperd inherits the worker's address-space limit; 600 MiB is too little for it to start.
     code = (
-        "import resource, sys\n"
+        "import importlib, resource, sys\n"
         "from pathlib import Path\n"
+        "from monitor.isolation import PRELOAD\n"
+        "for name in PRELOAD:\n"  # as a scan worker has them, from its forkserver
+        "    importlib.import_module(name)\n"
         "from monitor.models import ReadLimits\n"
         "from monitor.readers import read_tables\n"
         "from monitor.errors import ReaderUnavailable\n"
