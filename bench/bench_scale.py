@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -85,6 +86,10 @@ class Result:
     poll_wall_s: float | None = None
     requests_per_poll: float | None = None
     daemon_rss_mb: float | None = None
+    #: The daemon's RSS half the time or more while polling (median of the 1 s samples
+    #: taken while the portal was being requested): the peak is a moment (a large index
+    #: page parsed whole), this is what a poll holds.
+    daemon_rss_median_mb: float | None = None
     tree_pss_mb: float | None = None
     store_bytes_per_file: float | None = None
     page_s: dict[str, float | None] = dataclasses.field(default_factory=dict)
@@ -258,11 +263,16 @@ def run_one(files: int, store: str, args: argparse.Namespace) -> Result:
         m0 = daemon.metrics()
         cpu0, requests0, t0 = _tree_cpu(daemon.proc), len(portal.requests), time.monotonic()
         peak_rss = peak_pss = 0
+        rss_samples: list[int] = []
+        seen_requests = requests0
         target_polls = m0["leakmon_poll_duration_seconds_count"] + args.polls
         deadline = t0 + args.polls * (args.every + 600)
         while time.monotonic() < deadline:
             _, _, pss, own = _tree_cpu_rss(daemon.proc)
             peak_rss, peak_pss = max(peak_rss, own), max(peak_pss, pss)
+            if len(portal.requests) != seen_requests:  # the portal is being polled
+                rss_samples.append(own)
+                seen_requests = len(portal.requests)
             if daemon.metrics().get("leakmon_poll_duration_seconds_count", 0) >= target_polls:
                 break
             time.sleep(1)
@@ -279,11 +289,14 @@ def run_one(files: int, store: str, args: argparse.Namespace) -> Result:
             ) / polls
             result.requests_per_poll = (len(portal.requests) - requests0) / polls
         result.daemon_rss_mb, result.tree_pss_mb = peak_rss / 1e6, peak_pss / 1e6
+        if rss_samples:
+            result.daemon_rss_median_mb = statistics.median(rss_samples) / 1e6
         result.store_bytes_per_file = _store_bytes(storage, tmp) / files
         print(
             f"   steady: {result.cpu_ms_per_file_poll} ms CPU/file/poll,"
             f" poll {result.poll_wall_s} s,"
-            f" RSS {result.daemon_rss_mb:.0f} MB, PSS {result.tree_pss_mb:.0f} MB",
+            f" RSS {result.daemon_rss_mb:.0f} MB (median {result.daemon_rss_median_mb:.0f}),"
+            f" PSS {result.tree_pss_mb:.0f} MB",
             flush=True,
         )
         # 3. Change -> page, the leak in the first, middle and last file.
@@ -370,6 +383,7 @@ def table(results: list[Result], every: float) -> str:
         ("poll wall, s", [_fmt(r.poll_wall_s, ".1f") for r in results]),
         ("requests / poll", [_fmt(r.requests_per_poll, ",.0f") for r in results]),
         ("daemon RSS peak, MB", [_fmt(r.daemon_rss_mb, ".0f") for r in results]),
+        ("daemon RSS median, MB", [_fmt(r.daemon_rss_median_mb, ".0f") for r in results]),
         ("tree PSS peak, MB", [_fmt(r.tree_pss_mb, ".0f") for r in results]),
         ("store bytes / file", [_fmt(r.store_bytes_per_file, ",.0f") for r in results]),
     ]
