@@ -91,6 +91,8 @@ class Cluster:
     replicas: dict[str, Replica] = field(default_factory=dict)
     database: Postgres | None = None
     redis_url: str = REDIS_URL
+    #: Settings merged into each replica's ``crawl`` section (a benchmark's budget).
+    crawl: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.database = create_postgres("leakmon_cluster")
@@ -116,6 +118,18 @@ class Cluster:
             self.portal.publish(name, body)
             names.append(name)
         return names
+
+    def publish_variants(self, clean: int) -> None:
+        """Publish ``clean`` clean CSVs, ``counts_0000.csv``..., each a variant of one.
+
+        For thousands of files: one synthetic file, each copy changed in one cell so
+        every file has its own digest (``publish_files`` generates each file afresh).
+        """
+        base = synthetic.clean_aggregate_csv(self.tmp / "files" / "base").read_bytes()[:1500]
+        for n in range(clean):
+            self.portal.publish(
+                f"counts_{n:04d}.csv", base.replace(b"county", f"county{n}".encode(), 1)
+            )
 
     def config(self, name: str, port: int) -> Path:
         """Write one replica's configuration (the same for all but name and port)."""
@@ -148,7 +162,7 @@ class Cluster:
                     "min_severity": "high",
                 }
             ],
-            "crawl": {"autothrottle": False, "concurrent_requests": 8},
+            "crawl": {"autothrottle": False, "concurrent_requests": 8, **self.crawl},
         }
         path.write_text(json.dumps(settings))
         return path
