@@ -29,6 +29,7 @@ from spiders.links import (
     usable_page,
     wanted_link,
 )
+from spiders.outline import LARGE_PAGE_BYTES, LinkElement, OutlineSelector, drain, outline
 from spiders.pagination import is_pagination
 from spiders.sitemaps import (
     SitemapError,
@@ -44,6 +45,7 @@ from spiders.tableau_views import view_of
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator
 
+    from lxml.etree import _Element
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
@@ -154,11 +156,19 @@ class HtmlSpider(EmbeddedViews, scrapy.Spider):
             return
         if not hasattr(response, "css"):
             return
+        if len(response.body) >= LARGE_PAGE_BYTES:
+            read = outline(response)  # its links, and a slim tree: see spiders.outline
+            if read is not None:
+                response._cached_selector = read  # type: ignore[attr-defined]
         yield from self.views_on(response)
         yield from self._declared_sitemaps(response)
         dataset = page_title(response)
-        links = list(self._links(response))
-        release_tree(response, len(links))  # the links outlive the tree: see release_tree
+        links: Iterable[tuple[str, str | None, bool]] = self._links(response)
+        if not isinstance(response.selector, OutlineSelector):
+            links = list(links)
+            release_tree(response, len(links))  # the links outlive the tree: see release_tree
+        # Read through the outline, links are made as Scrapy takes the files, each link
+        # element let go as its file is taken (a page of 100,000 links: see outline).
         for url, text, pager in links:
             if not self._allowed(url):
                 if self._is_file(url):
@@ -240,7 +250,13 @@ class HtmlSpider(EmbeddedViews, scrapy.Spider):
         """Yield (absolute URL without fragment, link text, is a pager) per http(s) link."""
         base = page_base(response)  # once per page: a portal's index may list 100,000 files
         # The parsed tree's elements, in page order, without a Selector per link.
-        for element in response.selector.root.iter(*_LINK_ATTRIBUTE):
+        selector = response.selector
+        elements: Iterable[_Element | LinkElement] = (
+            drain(selector.links)
+            if isinstance(selector, OutlineSelector)  # a large page, read without its tree
+            else selector.root.iter(*_LINK_ATTRIBUTE)
+        )
+        for element in elements:
             attrib = element.attrib
             if _LINK_ATTRIBUTE[element.tag] not in attrib:
                 continue

@@ -11,6 +11,7 @@ import scrapy
 from scrapy.utils.response import get_base_url
 
 from monitor.crawl.heap import trim
+from spiders.outline import OutlineSelector
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -126,7 +127,12 @@ def link_targets(response: Response) -> list[str]:
     Read from the parsed tree in one XPath query, without a Selector per link: on
     an index page of 100,000 files the Selectors cost more than the links' checks.
     """
-    root = response.selector.root
+    selector = response.selector
+    if isinstance(selector, OutlineSelector):  # a large page, read without its tree
+        wanted = {"a": "href", "iframe": "src", "frame": "src"}
+        found = (link.get(wanted[link.tag]) for link in selector.links if link.tag in wanted)
+        return [value for value in found if value is not None]
+    root = selector.root
     return list(root.xpath("//a/@href | //iframe/@src | //frame/@src", smart_strings=False))
 
 
