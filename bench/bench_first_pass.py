@@ -30,9 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_daemon import _free_port  # noqa: E402
-from bench.bench_scale import Daemon, _config, _wait_for  # noqa: E402
+from bench.bench_scale import Daemon, _config, _wait_for, publish_small_files  # noqa: E402
 from monitor.standin import Portal, Receiver  # noqa: E402
-from tests import synthetic  # noqa: E402
 from tests.databases import create_postgres, drop_postgres  # noqa: E402
 
 
@@ -74,9 +73,7 @@ def run_one(files: int, store: str, code: Path, args: argparse.Namespace) -> str
     storage = pg.url if pg is not None else f"sqlite:///{tmp / 'state.db'}"
     portal = Portal(keep_alive=True).start()
     receiver = Receiver().start()
-    base = synthetic.clean_aggregate_csv(tmp / "clean").read_bytes()[:1500]
-    for i in range(files):
-        portal.publish(f"table_{i:06d}.csv", base.replace(b"county", f"county{i}".encode(), 1))
+    publish_small_files(portal, tmp, files)
     port = _free_port()
     daemon = Daemon(_config(tmp, storage, portal, receiver, args, port), tmp / "daemon.log", port)
     # `python -m monitor.cli` imports the package of the working directory first.

@@ -214,6 +214,15 @@ def _opened(receiver: Receiver, name: str) -> int:
     )
 
 
+def publish_small_files(portal: Portal, tmp: Path, files: int) -> tuple[bytes, list[str]]:
+    """Publish ``files`` clean 1.5 KB CSVs, each one cell apart; return the base and names."""
+    base = synthetic.clean_aggregate_csv(tmp / "clean").read_bytes()[:1500]
+    names = [f"table_{i:06d}.csv" for i in range(files)]
+    for i, name in enumerate(names):
+        portal.publish(name, base.replace(b"county", f"county{i}".encode(), 1))
+    return base, names
+
+
 def run_one(files: int, store: str, args: argparse.Namespace) -> Result:
     """Measure one (N, store) pair; every step bounded by its limit."""
     result = Result(files, store)
@@ -226,10 +235,7 @@ def run_one(files: int, store: str, args: argparse.Namespace) -> Result:
     # connection per request, the stand-in's default for tests).
     portal = Portal(keep_alive=not args.close_connections).start()
     receiver = Receiver().start()
-    base = synthetic.clean_aggregate_csv(tmp / "clean").read_bytes()[:1500]
-    names = [f"table_{i:06d}.csv" for i in range(files)]
-    for i, name in enumerate(names):
-        portal.publish(name, base.replace(b"county", f"county{i}".encode(), 1))
+    base, names = publish_small_files(portal, tmp, files)
     leak = synthetic.ccw_applicants_csv(tmp / "leak", rows=50).read_bytes()
     port = _free_port()
     daemon = Daemon(_config(tmp, storage, portal, receiver, args, port), tmp / "daemon.log", port)

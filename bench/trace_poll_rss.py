@@ -24,9 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_daemon import _free_port  # noqa: E402
-from bench.bench_scale import Daemon, _wait_for  # noqa: E402
+from bench.bench_scale import Daemon, _wait_for, publish_small_files  # noqa: E402
 from monitor.standin import Portal, Receiver  # noqa: E402
-from tests import synthetic  # noqa: E402
 
 
 def _config(tmp: Path, portal: Portal, receiver: Receiver, every: float, port: int) -> Path:
@@ -67,9 +66,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="leakmon-rss-"))
     portal = Portal(keep_alive=True).start()
     receiver = Receiver().start()
-    base = synthetic.clean_aggregate_csv(tmp / "clean").read_bytes()[:1500]
-    for i in range(files):
-        portal.publish(f"table_{i:06d}.csv", base.replace(b"county", f"county{i}".encode(), 1))
+    publish_small_files(portal, tmp, files)
     port = _free_port()
     daemon = Daemon(_config(tmp, portal, receiver, args.every, port), tmp / "daemon.log", port)
     daemon.start()
