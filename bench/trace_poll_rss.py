@@ -14,7 +14,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,29 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_daemon import _free_port  # noqa: E402
-from bench.bench_scale import Daemon, _wait_for, publish_small_files  # noqa: E402
+from bench.bench_scale import Daemon, _config, _wait_for, publish_small_files  # noqa: E402
 from monitor.standin import Portal, Receiver  # noqa: E402
-
-
-def _config(tmp: Path, portal: Portal, receiver: Receiver, every: float, port: int) -> Path:
-    config = tmp / "leakmon.yaml"
-    settings = {
-        "storage": f"sqlite:///{tmp / 'state.db'}",
-        "http": {"listen": f"127.0.0.1:{port}"},
-        "crawl": {"max_requests_per_poll": 200_000},
-        "targets": [
-            {
-                "name": "scale",
-                "kind": "html",
-                "start_urls": [portal.url],
-                "every": every,
-                "allowed_domains": ["127.0.0.1"],
-            }
-        ],
-        "notify": [{"name": "hook", "kind": "webhook", "url": receiver.url}],
-    }
-    config.write_text(json.dumps(settings))
-    return config
 
 
 def _mb(daemon: Daemon) -> int:
@@ -68,7 +46,11 @@ def main() -> None:
     receiver = Receiver().start()
     publish_small_files(portal, tmp, files)
     port = _free_port()
-    daemon = Daemon(_config(tmp, portal, receiver, args.every, port), tmp / "daemon.log", port)
+    storage = f"sqlite:///{tmp / 'state.db'}"
+    config = _config(
+        tmp, storage, portal, receiver, argparse.Namespace(budget=200_000, every=args.every), port
+    )
+    daemon = Daemon(config, tmp / "daemon.log", port)
     daemon.start()
     started, shown = time.monotonic(), -1
 

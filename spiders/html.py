@@ -29,7 +29,14 @@ from spiders.links import (
     usable_page,
     wanted_link,
 )
-from spiders.outline import LARGE_PAGE_BYTES, LinkElement, OutlineSelector, drain, outline
+from spiders.outline import (
+    LARGE_PAGE_BYTES,
+    LINK_ATTRIBUTE,
+    LinkElement,
+    OutlineSelector,
+    drain,
+    outline,
+)
 from spiders.pagination import is_pagination
 from spiders.sitemaps import (
     SitemapError,
@@ -50,9 +57,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 __all__ = ["HtmlSpider"]
-
-#: The elements whose links a page gives, and the attribute each must have.
-_LINK_ATTRIBUTE = {"a": "href", "area": "href", "iframe": "src", "frame": "src", "link": "href"}
 
 
 class HtmlSpider(EmbeddedViews, scrapy.Spider):
@@ -254,11 +258,11 @@ class HtmlSpider(EmbeddedViews, scrapy.Spider):
         elements: Iterable[_Element | LinkElement] = (
             drain(selector.links)
             if isinstance(selector, OutlineSelector)  # a large page, read without its tree
-            else selector.root.iter(*_LINK_ATTRIBUTE)
+            else selector.root.iter(*LINK_ATTRIBUTE)
         )
         for element in elements:
             attrib = element.attrib
-            if _LINK_ATTRIBUTE[element.tag] not in attrib:
+            if LINK_ATTRIBUTE[element.tag] not in attrib:
                 continue
             if element.tag == "link" and not wanted_link(attrib):
                 continue

@@ -34,15 +34,24 @@ if TYPE_CHECKING:
 
     from scrapy.http import Response
 
-__all__ = ["LARGE_PAGE_BYTES", "LinkElement", "OutlineSelector", "drain", "outline"]
+__all__ = [
+    "LARGE_PAGE_BYTES",
+    "LINK_ATTRIBUTE",
+    "LinkElement",
+    "OutlineSelector",
+    "drain",
+    "outline",
+]
 
 logger = logging.getLogger(__name__)
 
 #: A page this large (about 10,000 links on a plain index) is read by ``outline``.
 LARGE_PAGE_BYTES = 1_000_000
 
+#: The elements whose links a page gives, and the attribute each must have.
+LINK_ATTRIBUTE = {"a": "href", "area": "href", "iframe": "src", "frame": "src", "link": "href"}
 #: Link elements recorded in page order (what ``HtmlSpider._links`` and ``link_targets`` read).
-RECORDED = frozenset({"a", "area", "iframe", "frame", "link"})
+RECORDED = frozenset(LINK_ATTRIBUTE)
 #: The attributes of a link element that the spider reads; the rest (class, id, data-*)
 #: are not kept.
 READ_ATTRIBUTES = frozenset({"href", "src", "rel", "type", "title", "alt", "aria-label"})
