@@ -168,9 +168,9 @@ def _conditional(cluster: Cluster) -> int:
     )
 
 
-def run(
-    replicas: int, files: int, every: float, trials: int, polls: int, tmp: Path, args: Any
-) -> dict[str, Any]:
+def run(replicas: int, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Measure ``replicas`` replicas over ``args.files`` files (the module docstring's 1-4)."""
+    files, every, trials, polls = args.files, args.every, args.trials, args.polls
     # Past _LARGE files: a budget that covers the portal, keep-alive answers (as real
     # portals' servers give), files that are variants of one, and slower checks here:
     # the bench process serves the portal, and re-reading its request log ten times a
@@ -331,7 +331,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="leakmon-bench-cluster-") as tmp:
         for n in args.replicas:
-            result = run(n, args.files, args.every, args.trials, args.polls, Path(tmp), args)
+            result = run(n, Path(tmp), args)
             print(json.dumps(result), flush=True)
             results.append(result)
     one = results[0]

@@ -216,10 +216,10 @@ def _opened(receiver: Receiver, name: str) -> int:
 
 def publish_small_files(portal: Portal, tmp: Path, files: int) -> tuple[bytes, list[str]]:
     """Publish ``files`` clean 1.5 KB CSVs, each one cell apart; return the base and names."""
-    base = synthetic.clean_aggregate_csv(tmp / "clean").read_bytes()[:1500]
+    base, variants = synthetic.clean_variants(tmp / "clean", files)
     names = [f"table_{i:06d}.csv" for i in range(files)]
-    for i, name in enumerate(names):
-        portal.publish(name, base.replace(b"county", f"county{i}".encode(), 1))
+    for name, body in zip(names, variants, strict=True):
+        portal.publish(name, body)
     return base, names
 
 

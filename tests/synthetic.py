@@ -420,6 +420,16 @@ def clean_aggregate_csv(dir: Path | str, seed: int = 1) -> Path:
     return _write_csv(_target(dir, "ccw_counts.csv"), header, rows_iter)
 
 
+def clean_variants(dir: Path | str, count: int) -> tuple[bytes, Iterator[bytes]]:
+    """Return a clean 1.5 KB CSV and ``count`` variants of it, each one cell apart.
+
+    For benchmarks of thousands of files: generating each afresh would take longer than
+    the run, and every variant still has its own digest (its header names its number).
+    """
+    base = clean_aggregate_csv(dir).read_bytes()[:1500]
+    return base, (base.replace(b"county", f"county{n}".encode(), 1) for n in range(count))
+
+
 def redacted_dob_csv(dir: Path | str, rows: int = 200, seed: int = 1) -> Path:
     """Write a staff roster whose ``Date of Birth`` cells are all redaction notes.
 

@@ -125,11 +125,9 @@ class Cluster:
         For thousands of files: one synthetic file, each copy changed in one cell so
         every file has its own digest (``publish_files`` generates each file afresh).
         """
-        base = synthetic.clean_aggregate_csv(self.tmp / "files" / "base").read_bytes()[:1500]
-        for n in range(clean):
-            self.portal.publish(
-                f"counts_{n:04d}.csv", base.replace(b"county", f"county{n}".encode(), 1)
-            )
+        _, variants = synthetic.clean_variants(self.tmp / "files" / "base", clean)
+        for n, body in enumerate(variants):
+            self.portal.publish(f"counts_{n:04d}.csv", body)
 
     def config(self, name: str, port: int) -> Path:
         """Write one replica's configuration (the same for all but name and port)."""

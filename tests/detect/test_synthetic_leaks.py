@@ -127,6 +127,18 @@ def test_aggregate_table_raises_nothing(tmp_path: Path) -> None:
     assert report.findings == ()
 
 
+def test_variants_of_the_aggregate_table_differ_and_raise_nothing(tmp_path: Path) -> None:
+    # The scale benchmarks publish thousands of them as a clean portal.
+    base, variants = synthetic.clean_variants(tmp_path / "base", 500)
+    bodies = list(variants)
+    last = tmp_path / "last.csv"
+    last.write_bytes(bodies[-1])
+
+    assert len(set(bodies)) == 500
+    assert base not in bodies
+    assert scan_path(last).findings == ()
+
+
 @pytest.mark.parametrize("maker", [synthetic.ccw_applicants_csv, synthetic.headerless_people_csv])
 def test_no_raw_value_reaches_the_report(tmp_path: Path, maker: object) -> None:
     path = maker(tmp_path, rows=300)  # type: ignore[operator]
