@@ -7,9 +7,9 @@ time limits, the user agent. A job is fetched exactly as a poll fetches a file
 (``FileFetch``), and it is acknowledged only when it is finished: at once when the
 file was unchanged, gone or failed, and when the daemon has recorded its scan
 otherwise. A replica takes no more jobs than it can work on soon (``max_inflight``),
-so the frontier's jobs spread over the replicas instead of piling up in one; it
-renews the jobs it holds every third of a lease, so only a silent replica's jobs
-are taken over.
+so the frontier's jobs spread over the replicas instead of piling up in one; it asks
+for more as soon as one is acknowledged, and renews the jobs it holds every third of a
+lease, so only a silent replica's jobs are taken over.
 """
 
 from __future__ import annotations
@@ -157,6 +157,8 @@ class DownloadService:
         self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
         self._stopping = False
+        # A take is under way or due (a retry): an acknowledgement must not start another.
+        self._pulling = False
         self._failing: str | None = None  # the frontier's last error, until it answers again
         self._touch = task.LoopingCall(self._renew)
         self._flush = task.LoopingCall(self._flush_unchanged)
@@ -184,12 +186,19 @@ class DownloadService:
     # -- taking jobs ---------------------------------------------------------------------
 
     def _pull(self) -> None:
+        """Take as many jobs as there is room for; with none, the next acknowledgement pulls.
+
+        Not a timer: unchanged files are done in milliseconds, and asking again every
+        tenth of a second held a replica to ``max_inflight`` jobs per tenth (about 55
+        files/s; a 100,000-file re-poll on two replicas took 930 s).
+        """
+        self._pulling = False
         if self._stopping:
             return
         room = self._max_inflight - len(self._inflight)
         if room <= 0:
-            self._clock.callLater(0.1, self._pull)
             return
+        self._pulling = True
         d = deferToThread(self._seam.take, room, _BLOCK)
         d.addCallbacks(self._took, self._take_failed)
 
@@ -210,6 +219,7 @@ class DownloadService:
                 error,
             )
         self._failing = error
+        self._pulling = True  # until the retry
         self._clock.callLater(_RETRY, self._pull)
 
     def _run(self, taken: TakenJob) -> None:
@@ -282,6 +292,8 @@ class DownloadService:
                 f.getErrorMessage(),
             )
         )
+        if not self._pulling:
+            self._pull()  # room for one more
 
     # -- crawlers, leases, unchanged files -------------------------------------------------
 
