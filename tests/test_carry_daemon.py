@@ -6,6 +6,7 @@ the walk cursor: the crawl's carry-over is set as a poll that hit its budget lea
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -43,7 +44,12 @@ def _daemon(tmp_path: Path) -> Daemon:
 
 def _poll_done(daemon: Daemon) -> None:
     daemon.on_poll_done("site", set(), False)
-    daemon.pool.submit(lambda: None).result(timeout=30)  # the store writes are done
+    # The store writes are done once every worker thread has reached a task queued after
+    # them (one free thread is not enough: another may still be writing).
+    workers = daemon.settings.scan_workers
+    barrier = threading.Barrier(workers)
+    for done in [daemon.pool.submit(barrier.wait, 30) for _ in range(workers)]:
+        done.result(timeout=30)
 
 
 def test_the_budget_tail_survives_a_restart(tmp_path: Path) -> None:

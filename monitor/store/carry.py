@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt  # noqa: TC003  (SQLAlchemy resolves Mapped[...] annotations at runtime)
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.store.columns import JSONDocument
@@ -45,16 +45,20 @@ class CarryRow(Base):
 def save_carry(
     session: Session, target: str, entries: list[dict[str, str | None]], at: dt.datetime
 ) -> None:
-    """Replace a target's carry-over; an empty one deletes the row."""
-    if not entries:
-        session.execute(delete(CarryRow).where(CarryRow.target == target))
-        return
+    """Replace a target's carry-over (empty: none) unless a newer one is stored.
+
+    Two polls' saves run on the daemon's worker threads and may land out of order; the
+    one saved ``at`` the later time wins, so a late write never brings back a tail that
+    the next poll fetched. An empty carry-over is kept as an empty row for that reason.
+    """
     kept = [{k: e.get(k) for k in FIELDS} for e in entries[:MAX_ENTRIES] if e.get("url")]
     insert_if_absent(
         session, CarryRow, {"target": target, "entries": [], "saved_at": at}, ["target"]
     )
     session.execute(
-        update(CarryRow).where(CarryRow.target == target).values(entries=kept, saved_at=at)
+        update(CarryRow)
+        .where(CarryRow.target == target, CarryRow.saved_at <= at)
+        .values(entries=kept, saved_at=at)
     )
 
 

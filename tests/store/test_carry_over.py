@@ -43,3 +43,12 @@ def test_only_the_carried_fields_are_kept(store: Store) -> None:
     odd = {**_entry(1), "body": "not kept", "dataset": "d1"}
     store.save_carry_over("site", [odd, {"url": "", "title": "no url"}], AT)
     assert store.carry_overs() == {"site": [{**_entry(1), "dataset": "d1"}]}
+
+
+def test_a_late_save_of_an_older_poll_does_not_bring_its_tail_back(store: Store) -> None:
+    # Two polls' saves run on worker threads: the second poll's may land first.
+    store.save_carry_over("site", [], AT + dt.timedelta(minutes=15))
+    store.save_carry_over("site", [_entry(1), _entry(2)], AT)
+    assert store.carry_overs() == {}
+    store.save_carry_over("site", [_entry(7)], AT + dt.timedelta(minutes=30))
+    assert store.carry_overs() == {"site": [_entry(7)]}
