@@ -145,21 +145,52 @@ def save_walk(
 ) -> None:
     """Keep a target's walk cursor and last coverage (one process: no lease is involved).
 
-    Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves the stored one.
+    Two polls' saves run on the daemon's worker threads and may land out of order: the
+    one ``at`` the later time wins, so a late save never moves the walk back to where an
+    older poll stopped. Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves
+    the stored one.
     """
     insert_if_absent(session, PollRow, {"target": target, "next_due_at": at}, ["target"])
     values: dict[str, Any] = {"cursor": cursor, "finished_at": at}
     if coverage is not None:
         values["coverage"] = coverage
-    session.execute(update(PollRow).where(PollRow.target == target).values(**values))
+    session.execute(
+        update(PollRow)
+        .where(
+            PollRow.target == target,
+            or_(PollRow.finished_at.is_(None), PollRow.finished_at <= at),
+        )
+        .values(**values)
+    )
 
 
 def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> None:
-    """Keep a target's last poll coverage (Any: ``Coverage.to_dict()`` JSON)."""
+    """Keep a target's last poll coverage unless a later poll's is stored.
+
+    Two polls' saves may land out of order (worker threads): an older poll's "complete"
+    must not replace the newer poll's "incomplete" in ``leakmon status``. The row is
+    locked while the two polls' end times are compared (SQLite: the write transaction
+    already is). Any: ``Coverage.to_dict()`` JSON.
+    """
     insert_if_absent(
         session, PollRow, {"target": target, "next_due_at": dt.datetime.now(dt.UTC)}, ["target"]
     )
+    stored = session.scalar(
+        select(PollRow.coverage).where(PollRow.target == target).with_for_update()
+    )
+    ended, stored_ended = _ended_at(coverage), _ended_at(stored)
+    if ended is not None and stored_ended is not None and stored_ended > ended:
+        logger.debug("target=%s coverage of an older poll not saved: a newer one is", target)
+        return
     session.execute(update(PollRow).where(PollRow.target == target).values(coverage=coverage))
+
+
+def _ended_at(coverage: dict[str, Any] | None) -> dt.datetime | None:
+    """Return when a stored coverage's poll ended; None when it has no readable time."""
+    try:
+        return dt.datetime.fromisoformat(coverage["at"]) if coverage else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def walks(session: Session) -> dict[str, tuple[str | None, dict[str, Any] | None]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from monitor.models import COVERAGE_STATES, Coverage
 from monitor.store import Store
 from tests.store.fakes import minutes
@@ -52,3 +54,22 @@ def test_a_cluster_lease_row_keeps_its_cursor_when_coverage_is_saved(store: Stor
     store.save_coverage(_coverage("ckan", 0))
     assert store.walks()["ckan"] == ("7", _coverage("ckan", 0))
     assert [c.cursor for c in store.claim_polls("b", ["ckan"], minutes(6), 30.0, 1)] == ["7"]
+
+
+def test_a_late_save_of_an_older_poll_does_not_move_the_walk_back(store: Store) -> None:
+    # Two polls' saves run on worker threads: the second poll's may land first.
+    store.save_cursor("ckan", "page:9", minutes(10))
+    store.save_cursor("ckan", "page:4", minutes(5))
+    assert store.walks()["ckan"][0] == "page:9"
+    store.save_cursor("ckan", None, minutes(15))
+    assert store.walks()["ckan"][0] is None
+
+
+def test_a_late_save_of_an_older_poll_does_not_replace_the_newer_coverage(store: Store) -> None:
+    newer = dataclasses.replace(_coverage("ckan", 3), at=minutes(10))
+    store.save_coverage(newer)
+    store.save_coverage(_coverage("ckan", 0))  # ended at minute 5: older, complete
+    assert store.walks()["ckan"][1] == newer
+    latest = dataclasses.replace(_coverage("ckan", 0), at=minutes(15))
+    store.save_coverage(latest)
+    assert store.walks()["ckan"][1] == latest
