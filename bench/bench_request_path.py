@@ -10,7 +10,10 @@ HTTP path itself, so that the target is judged against a measured floor:
 - ``scrapy``: a bare Scrapy crawl (no extensions, Scrapy's default middlewares, no item
   pipeline) that requests every file with ``If-None-Match``, 4 in flight per host;
 - ``scrapy+items``: the same, but each file goes as leakmon's do: the spider yields an
-  item per link and an item pipeline downloads it with ``engine.download_async``.
+  item per link and an item pipeline downloads it with ``engine.download_async``;
+- ``items, no mw``: ``scrapy+items`` without any of Scrapy's own downloader and spider
+  middlewares (robots.txt, offsite, redirects, retries, cookies, compression...): what
+  Scrapy's engine and downloader cost on their own.
 
 Each arm runs in its own fresh process (a Twisted reactor cannot restart), the arms
 alternate ``--rounds`` times against one stand-in portal on 127.0.0.1 (HTTP/1.1
@@ -37,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ARMS = ("twisted", "scrapy", "scrapy+items")
+ARMS = ("twisted", "scrapy", "scrapy+items", "items, no mw")
 _IN_FLIGHT = 4
 
 
@@ -67,7 +70,7 @@ def _twisted(jobs: list[tuple[str, str]]) -> int:
     return done[0]
 
 
-def _scrapy(jobs: list[tuple[str, str]], items: bool) -> int:
+def _scrapy(jobs: list[tuple[str, str]], items: bool, middlewares: bool = True) -> int:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
@@ -125,6 +128,8 @@ def _scrapy(jobs: list[tuple[str, str]], items: bool) -> int:
         "ITEM_PIPELINES": {Pipeline: 100} if items else {},
         "TWISTED_REACTOR": "twisted.internet.epollreactor.EPollReactor",
     }
+    if not middlewares:
+        settings |= {"DOWNLOADER_MIDDLEWARES_BASE": {}, "SPIDER_MIDDLEWARES_BASE": {}}
     process = CrawlerProcess(settings, install_root_handler=False)
     process.crawl(Files)
     process.start()
@@ -135,8 +140,11 @@ def child(arm: str, jobs_file: Path) -> None:
     """Run one arm in this process; print its requests, CPU and wall time as JSON."""
     jobs = [tuple(j) for j in json.loads(jobs_file.read_text())]
     started = time.monotonic()
-    items = arm == "scrapy+items"
-    done = _twisted(jobs) if arm == "twisted" else _scrapy(jobs, items)  # type: ignore[arg-type]
+    if arm == "twisted":
+        done = _twisted(jobs)  # type: ignore[arg-type]
+    else:
+        items = arm != "scrapy"
+        done = _scrapy(jobs, items, middlewares=arm != "items, no mw")  # type: ignore[arg-type]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"done": done, "user": usage.ru_utime, "system": usage.ru_stime,
                       "wall": time.monotonic() - started}))  # fmt: skip
@@ -187,14 +195,14 @@ def main() -> None:
                 cpu = got["user"] + got["system"] - base[arm]["user"] - base[arm]["system"]
                 ms = cpu * 1000 / made
                 runs[arm].append(ms)
-                print(f"round {r + 1} {arm:13} {made:,} requests in {got['wall']:.1f} s:"
+                print(f"round {r + 1} {arm:14} {made:,} requests in {got['wall']:.1f} s:"
                       f" {ms:.3f} ms CPU per request", flush=True)  # fmt: skip
         print(f"\n{args.files:,} conditional GETs answered 304, 4 in flight, median of"
               f" {args.rounds} rounds (ms of CPU per request; ratio to bare Twisted):")  # fmt: skip
         floor = statistics.median(runs["twisted"])
         for arm in ARMS:
             m = statistics.median(runs[arm])
-            print(f"  {arm:13} {m:.3f} ms  {m / floor:.2f}x")
+            print(f"  {arm:14} {m:.3f} ms  {m / floor:.2f}x")
     finally:
         portal.stop()
 
