@@ -10,10 +10,10 @@ the crawl found, never a file's content), replaced after every poll.
 
 from __future__ import annotations
 
-import datetime as dt  # noqa: TC003  (SQLAlchemy resolves Mapped[...] annotations at runtime)
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, select, update
+from sqlalchemy import String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.store.columns import JSONDocument
@@ -50,6 +50,7 @@ def save_carry(
     Two polls' saves run on the daemon's worker threads and may land out of order; the
     one saved ``at`` the later time wins, so a late write never brings back a tail that
     the next poll fetched. An empty carry-over is kept as an empty row for that reason.
+    A stored time still in the future is a clock that was set back; it does not win.
     """
     kept = [{k: e.get(k) for k in FIELDS} for e in entries[:MAX_ENTRIES] if e.get("url")]
     insert_if_absent(
@@ -57,7 +58,10 @@ def save_carry(
     )
     session.execute(
         update(CarryRow)
-        .where(CarryRow.target == target, CarryRow.saved_at <= at)
+        .where(
+            CarryRow.target == target,
+            or_(CarryRow.saved_at <= at, CarryRow.saved_at > dt.datetime.now(dt.UTC)),
+        )
         .values(entries=kept, saved_at=at)
     )
 

@@ -147,18 +147,20 @@ def save_walk(
 
     Two polls' saves run on the daemon's worker threads and may land out of order: the
     one ``at`` the later time wins, so a late save never moves the walk back to where an
-    older poll stopped. Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves
+    older poll stopped. A stored time still in the future is a clock that was set back;
+    it does not win. Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves
     the stored one.
     """
     insert_if_absent(session, PollRow, {"target": target, "next_due_at": at}, ["target"])
     values: dict[str, Any] = {"cursor": cursor, "finished_at": at}
     if coverage is not None:
         values["coverage"] = coverage
+    stored = PollRow.finished_at
     session.execute(
         update(PollRow)
         .where(
             PollRow.target == target,
-            or_(PollRow.finished_at.is_(None), PollRow.finished_at <= at),
+            or_(stored.is_(None), stored <= at, stored > dt.datetime.now(dt.UTC)),
         )
         .values(**values)
     )
@@ -170,7 +172,8 @@ def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> No
     Two polls' saves may land out of order (worker threads): an older poll's "complete"
     must not replace the newer poll's "incomplete" in ``leakmon status``. The row is
     locked while the two polls' end times are compared (SQLite: the write transaction
-    already is). Any: ``Coverage.to_dict()`` JSON.
+    already is); a stored end still in the future is a clock that was set back, and does
+    not win. Any: ``Coverage.to_dict()`` JSON.
     """
     insert_if_absent(
         session, PollRow, {"target": target, "next_due_at": dt.datetime.now(dt.UTC)}, ["target"]
@@ -179,7 +182,11 @@ def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> No
         select(PollRow.coverage).where(PollRow.target == target).with_for_update()
     )
     ended, stored_ended = _ended_at(coverage), _ended_at(stored)
-    if ended is not None and stored_ended is not None and stored_ended > ended:
+    if (
+        ended is not None
+        and stored_ended is not None
+        and ended < stored_ended <= dt.datetime.now(dt.UTC)
+    ):
         logger.debug("target=%s coverage of an older poll not saved: a newer one is", target)
         return
     session.execute(update(PollRow).where(PollRow.target == target).values(coverage=coverage))

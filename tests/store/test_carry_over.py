@@ -52,3 +52,10 @@ def test_a_late_save_of_an_older_poll_does_not_bring_its_tail_back(store: Store)
     assert store.carry_overs() == {}
     store.save_carry_over("site", [_entry(7)], AT + dt.timedelta(minutes=30))
     assert store.carry_overs() == {"site": [_entry(7)]}
+
+
+def test_a_carry_over_saved_by_a_clock_that_ran_ahead_is_replaced(store: Store) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store.save_carry_over("site", [_entry(1)], now + dt.timedelta(days=1))  # clock set back
+    store.save_carry_over("site", [_entry(2)], now)
+    assert store.carry_overs() == {"site": [_entry(2)]}

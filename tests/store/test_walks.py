@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from monitor.models import COVERAGE_STATES, Coverage
 from monitor.store import Store
@@ -73,3 +74,15 @@ def test_a_late_save_of_an_older_poll_does_not_replace_the_newer_coverage(store:
     latest = dataclasses.replace(_coverage("ckan", 0), at=minutes(15))
     store.save_coverage(latest)
     assert store.walks()["ckan"][1] == latest
+
+
+def test_a_walk_saved_by_a_clock_that_ran_ahead_does_not_block_later_saves(store: Store) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store.save_cursor("ckan", "page:9", now + dt.timedelta(days=1))  # the clock was set back
+    store.save_coverage(dataclasses.replace(_coverage("ckan", 3), at=now + dt.timedelta(days=1)))
+    store.save_cursor("ckan", "page:2", now)
+    store.save_coverage(dataclasses.replace(_coverage("ckan", 0), at=now))
+    cursor, coverage = store.walks()["ckan"]
+    assert cursor == "page:2"
+    assert coverage is not None
+    assert coverage.verdict == "complete"
