@@ -10,13 +10,14 @@ the crawl found, never a file's content), replaced after every poll.
 
 from __future__ import annotations
 
-import datetime as dt
+import datetime as dt  # noqa: TC003  (SQLAlchemy resolves Mapped[...] annotations at runtime)
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, or_, select, update
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.store.columns import JSONDocument
+from monitor.store.newest import newest_wins
 from monitor.store.schema import Base
 from monitor.store.upsert import insert_if_absent
 
@@ -50,7 +51,7 @@ def save_carry(
     Two polls' saves run on the daemon's worker threads and may land out of order; the
     one saved ``at`` the later time wins, so a late write never brings back a tail that
     the next poll fetched. An empty carry-over is kept as an empty row for that reason.
-    A stored time still in the future is a clock that was set back; it does not win.
+    A stored time still in the future does not win (``monitor.store.newest``).
     """
     kept = [{k: e.get(k) for k in FIELDS} for e in entries[:MAX_ENTRIES] if e.get("url")]
     insert_if_absent(
@@ -58,10 +59,7 @@ def save_carry(
     )
     session.execute(
         update(CarryRow)
-        .where(
-            CarryRow.target == target,
-            or_(CarryRow.saved_at <= at, CarryRow.saved_at > dt.datetime.now(dt.UTC)),
-        )
+        .where(CarryRow.target == target, newest_wins(CarryRow.saved_at, at))
         .values(entries=kept, saved_at=at)
     )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 
+from monitor.store.newest import is_superseded, newest_wins
 from monitor.store.records import PollClaim
 from monitor.store.schema import PollRow
 from monitor.store.upsert import insert_if_absent
@@ -147,21 +148,16 @@ def save_walk(
 
     Two polls' saves run on the daemon's worker threads and may land out of order: the
     one ``at`` the later time wins, so a late save never moves the walk back to where an
-    older poll stopped. A stored time still in the future is a clock that was set back;
-    it does not win. Any: ``coverage`` is ``Coverage.to_dict()`` JSON; ``None`` leaves
-    the stored one.
+    older poll stopped (``monitor.store.newest``). Any: ``coverage`` is
+    ``Coverage.to_dict()`` JSON; ``None`` leaves the stored one.
     """
     insert_if_absent(session, PollRow, {"target": target, "next_due_at": at}, ["target"])
     values: dict[str, Any] = {"cursor": cursor, "finished_at": at}
     if coverage is not None:
         values["coverage"] = coverage
-    stored = PollRow.finished_at
     session.execute(
         update(PollRow)
-        .where(
-            PollRow.target == target,
-            or_(stored.is_(None), stored <= at, stored > dt.datetime.now(dt.UTC)),
-        )
+        .where(PollRow.target == target, newest_wins(PollRow.finished_at, at))
         .values(**values)
     )
 
@@ -172,8 +168,7 @@ def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> No
     Two polls' saves may land out of order (worker threads): an older poll's "complete"
     must not replace the newer poll's "incomplete" in ``leakmon status``. The row is
     locked while the two polls' end times are compared (SQLite: the write transaction
-    already is); a stored end still in the future is a clock that was set back, and does
-    not win. Any: ``Coverage.to_dict()`` JSON.
+    already is; the rule: ``monitor.store.newest``). Any: ``Coverage.to_dict()`` JSON.
     """
     insert_if_absent(
         session, PollRow, {"target": target, "next_due_at": dt.datetime.now(dt.UTC)}, ["target"]
@@ -181,12 +176,7 @@ def save_coverage(session: Session, target: str, coverage: dict[str, Any]) -> No
     stored = session.scalar(
         select(PollRow.coverage).where(PollRow.target == target).with_for_update()
     )
-    ended, stored_ended = _ended_at(coverage), _ended_at(stored)
-    if (
-        ended is not None
-        and stored_ended is not None
-        and ended < stored_ended <= dt.datetime.now(dt.UTC)
-    ):
+    if is_superseded(_ended_at(coverage), _ended_at(stored)):
         logger.debug("target=%s coverage of an older poll not saved: a newer one is", target)
         return
     session.execute(update(PollRow).where(PollRow.target == target).values(coverage=coverage))
