@@ -6,7 +6,7 @@ stand-in portal of N small files as `bench_scale.py` (SQLite or PostgreSQL), wai
 the first pass and one warm poll, then samples the daemon's own process with py-spy
 through the next poll (``--nonblocking``: the daemon is not paused) and prints:
 
-- the daemon's user and system CPU over that poll (from /proc), per file;
+- the daemon's user and system CPU over that poll, per request;
 - the samples' innermost frame grouped by layer (leakmon, Scrapy, Twisted, SQLAlchemy,
   the standard library, other libraries), so "self" time per layer;
 - the functions with the most self samples, and leakmon's functions by inclusive samples.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,7 @@ def _frames(stack: str) -> list[tuple[str, str]]:
     """Return (function, file) pairs, outermost first, from one py-spy raw stack."""
     out = []
     for frame in stack.split(";")[1:]:  # the first is the thread ("thread (1234): name")
-        # "function (file:line)"; thread frames look like "thread (0x7f..)".
+        # "function (file:line)"
         head, _, rest = frame.partition(" (")
         out.append((head, rest.rsplit(":", 1)[0]))
     return out
@@ -105,13 +104,6 @@ def summarise(raw: Path) -> str:
     lines += ["", "leakmon functions by inclusive samples:"]
     lines += [f"  {v / busy:6.1%}  {k}" for k, v in inclusive.most_common(30)]
     return "\n".join(lines)
-
-
-def _cpu(pid: int) -> tuple[float, float]:
-    """Return (user, system) CPU seconds of one process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def main() -> None:
@@ -152,7 +144,7 @@ def main() -> None:
         n, seen = polls(), len(portal.requests)
         _wait_for(lambda: len(portal.requests) > seen, args.every * 2, 0.05)
         requests0 = len(portal.requests)
-        user0, sys0 = _cpu(daemon.proc.pid)
+        user0, sys0, *_ = daemon.proc.cpu_times()  # the daemon's own, not its workers'
         raw = args.raw or tmp / "poll.txt"
         spy = subprocess.Popen(
             ["py-spy", "record", "--pid", str(daemon.proc.pid), *args.spy, "--threads",
@@ -163,7 +155,7 @@ def main() -> None:
         started = time.monotonic()
         _wait_for(lambda: polls() > n, args.every * 3 + 600, 1.0)
         wall = time.monotonic() - started
-        user1, sys1 = _cpu(daemon.proc.pid)
+        user1, sys1, *_ = daemon.proc.cpu_times()
         spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
         spy.wait(60)
         requests = len(portal.requests) - requests0
