@@ -35,6 +35,7 @@ __all__ = [
     "touch_batch",
     "touch_resource",
     "unlinked_urls",
+    "validators_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -277,6 +278,25 @@ def iter_validators(
     for url, etag, last_modified, sha256 in session.execute(stmt):
         if sha256 is not None:  # always, by the WHERE clause; for the type checker
             yield url, etag, last_modified, sha256
+
+
+def validators_of(
+    session: Session, urls: Collection[str]
+) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """Return ``url -> (etag, last_modified, sha256)`` of those of ``urls`` the store has.
+
+    One SELECT of four columns for the lot (the caller keeps ``urls`` to a
+    batch): cluster mode reads the validators of every job it takes from the
+    frontier at once, where a query and an ORM object per file cost more CPU
+    than the conditional GET they serve. A URL absent from the result was
+    never recorded.
+    """
+    if not urls:
+        return {}
+    stmt = select(
+        ResourceRow.url, ResourceRow.etag, ResourceRow.last_modified, ResourceRow.sha256
+    ).where(ResourceRow.url.in_(list(urls)))
+    return {url: (etag, modified, sha) for url, etag, modified, sha in session.execute(stmt)}
 
 
 def unlinked_urls(session: Session, target: str, seen: Collection[str]) -> list[str]:

@@ -172,6 +172,20 @@ class Store:
         with self._session(write=False) as s:
             yield from _resources.iter_validators(s, target)
 
+    def validators_of(
+        self, urls: Collection[str], *, batch: int = TOUCH_BATCH
+    ) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Return ``url -> (etag, last_modified, sha256)`` for those of ``urls`` ever recorded.
+
+        One read transaction, one SELECT per ``batch`` URLs (cluster mode reads a
+        whole take of frontier jobs this way instead of a query per file).
+        """
+        found: dict[str, tuple[str | None, str | None, str | None]] = {}
+        with self._session(write=False) as s:
+            for chunk in _chunks(urls, batch):
+                found.update(_resources.validators_of(s, chunk))
+        return found
+
     def unlinked(self, target: str, seen: Collection[str]) -> list[str]:
         """Return the URLs of a target's live files that are not in ``seen``, by URL."""
         with self._session(write=False) as s:

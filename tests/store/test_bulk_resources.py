@@ -117,3 +117,22 @@ def test_validators_stream_the_live_fetched_files_of_one_target(store: Store) ->
         (url, f'"e{n}"', "Sun, 01 Nov 2026 12:00:00 GMT", f"{n:064x}")
         for n, url in enumerate(urls[:5])
     ]  # never fetched (no sha256), gone, or another target's: not loaded
+
+
+def test_validators_of_many_urls_are_read_in_one_call_as_a_single_read_would(store: Store) -> None:
+    urls = _urls(9)
+    store.touch_resources(TARGET, urls, seen_at=T0)
+    for n, url in enumerate(urls[:6]):
+        _fetched(store, url, n)
+    store.mark_gone(urls[0], minutes(1))
+    asked = [*urls, BASE + "never-stored.csv"]
+
+    found = store.validators_of(asked, batch=4)
+
+    # The same answer as one read per URL (cluster mode's per-file fallback).
+    singles = {u: s for u in asked if (s := store.resource(u)) is not None}
+    assert found == {u: (s.etag, s.last_modified, s.sha256) for u, s in singles.items()}
+    assert found[urls[1]] == ('"e1"', "Sun, 01 Nov 2026 12:00:00 GMT", f"{1:064x}")
+    assert found[urls[7]] == (None, None, None)  # listed, never fetched
+    assert BASE + "never-stored.csv" not in found
+    assert store.validators_of([]) == {}
