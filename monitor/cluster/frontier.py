@@ -11,6 +11,11 @@ Keys (``prefix`` lets several clusters share one Redis):
 - ``<prefix>:queued:<sha1 of URL>``, set with ``NX`` when a URL is queued and deleted
   when its job is done, so a file queued by one poll is not queued again by the next
   while it waits. It expires after a day, in case a job is ever lost with Redis itself.
+
+Round trips are the cost at scale (a 100,000-file poll offers, takes and
+acknowledges 100,000 jobs): an offer is one server-side script (the ``SET NX`` and
+the ``XADD`` together; a failed add removes its marker), and acknowledgements go in
+one pipeline per batch.
 """
 
 from __future__ import annotations
@@ -37,6 +42,21 @@ logger = logging.getLogger(__name__)
 _GROUP = "fetchers"
 _QUEUED_TTL_S = 24 * 3600
 _CONNECT_TIMEOUT_S = 5.0
+#: Queue a job unless its URL is queued already: KEYS = marker, stream;
+#: ARGV = marker TTL, then the entry's fields and values.
+#: A script's writes are not rolled back when a later command fails, so a failed XADD
+#: deletes the marker itself (or the URL could not be queued for a day).
+_OFFER = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+local added = redis.pcall('XADD', KEYS[2], '*', unpack(ARGV, 2))
+if type(added) == 'table' and added.err then
+  redis.call('DEL', KEYS[1])
+  return added
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ class Frontier:
             socket_timeout=_CONNECT_TIMEOUT_S + 2.0,
             health_check_interval=30,
         )
+        self._offer = self._redis.register_script(_OFFER)
 
     def __repr__(self) -> str:
         return f"Frontier({self._where!r}, stream={self.stream!r}, consumer={self.consumer!r})"
@@ -103,15 +124,26 @@ class Frontier:
         Raises:
             FrontierError: Redis does not answer.
         """
+        return self.offer_many([job])[0]
+
+    def offer_many(self, jobs: Sequence[DownloadJob]) -> list[bool]:
+        """Queue downloads in one round trip; say of each whether it was queued.
+
+        Raises:
+            FrontierError: Redis does not answer, or refused one of the jobs.
+        """
+        if not jobs:
+            return []
         with self._errors("queue a download"):
-            if not self._redis.set(self._key(job.url), "1", nx=True, ex=_QUEUED_TTL_S):
-                return False
-            try:
-                self._redis.xadd(self.stream, job.to_dict())  # type: ignore[arg-type]
-            except redis.RedisError:
-                self._redis.delete(self._key(job.url))  # or it would wait a day to be queued
-                raise
-        return True
+            pipe = self._redis.pipeline(transaction=False)
+            for job in jobs:
+                fields = [part for pair in job.to_dict().items() for part in pair]
+                self._offer(
+                    keys=[self._key(job.url), self.stream],
+                    args=[_QUEUED_TTL_S, *fields],
+                    client=pipe,
+                )
+            return [bool(added) for added in pipe.execute()]
 
     def take(self, count: int, block: float) -> list[Taken]:
         """Take up to ``count`` jobs: first any a silent replica left, then new ones.
@@ -158,11 +190,22 @@ class Frontier:
         Raises:
             FrontierError: Redis does not answer.
         """
+        self.done_many([(entry, url)])
+
+    def done_many(self, jobs: Sequence[tuple[str, str]]) -> None:
+        """Acknowledge ``(entry, url)`` jobs in one round trip and forget their URLs.
+
+        Raises:
+            FrontierError: Redis does not answer.
+        """
+        if not jobs:
+            return
+        entries = [entry for entry, _url in jobs]
         with self._errors("acknowledge a download"):
             pipe = self._redis.pipeline(transaction=True)
-            pipe.xack(self.stream, _GROUP, entry)
-            pipe.xdel(self.stream, entry)
-            pipe.delete(self._key(url))
+            pipe.xack(self.stream, _GROUP, *entries)
+            pipe.xdel(self.stream, *entries)
+            pipe.delete(*(self._key(url) for _entry, url in jobs))
             pipe.execute()
 
     def waiting(self) -> int:

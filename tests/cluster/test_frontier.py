@@ -51,6 +51,42 @@ def test_a_url_already_queued_is_not_queued_twice(redis_url: str, prefix: str) -
     assert f.offer(job(1))  # done: the next poll may queue it again
 
 
+def test_an_offer_redis_cannot_add_leaves_its_url_free_to_be_queued(
+    redis_url: str, prefix: str
+) -> None:
+    import redis
+
+    f = Frontier(redis_url, prefix=prefix, consumer="a", lease=30)
+    client = redis.Redis.from_url(redis_url)
+    client.set(f.stream, "not a stream")  # the XADD fails after the URL's marker is set
+    with pytest.raises(FrontierError, match="cannot queue a download"):
+        f.offer(job(1))
+    client.delete(f.stream)
+    client.close()
+    f.setup()
+
+    assert f.offer(job(1))  # no marker was left behind to block it for a day
+    assert [t.job.url for t in f.take(10, block=0.1)] == [job(1).url]
+
+
+def test_jobs_acknowledged_together_are_all_done_and_can_be_queued_again(
+    redis_url: str, prefix: str
+) -> None:
+    f = frontier(redis_url, prefix, "a")
+    for n in range(5):
+        f.offer(job(n))
+    taken = f.take(10, block=0.1)
+
+    f.done_many([(t.entry, t.job.url) for t in taken[:3]])
+
+    assert all(f.offer(job(n)) for n in range(3))  # their markers are gone
+    assert not any(f.offer(job(n)) for n in (3, 4))  # still held
+    again = frontier(redis_url, prefix, "b", lease=0.05)
+    time.sleep(0.1)
+    reclaimed = [t.job.url for t in again.take(10, block=0.1) if t.reclaimed]
+    assert sorted(reclaimed) == sorted(job(n).url for n in (3, 4))  # acked ones are not pending
+
+
 def test_setup_twice_is_harmless(redis_url: str, prefix: str) -> None:
     f = frontier(redis_url, prefix, "a")
     f.setup()
