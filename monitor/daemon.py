@@ -340,7 +340,7 @@ class Daemon:
 
     # -- crawl hooks (reactor thread: never block) ---------------------------------------
 
-    def validators(self, url: str) -> Validators:
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
         """Return the stored validators of a URL for a conditional GET, or why to wait.
 
         One process: answered from memory. After the bulk load at start a URL not
@@ -349,7 +349,8 @@ class Daemon:
         at most ``_LOAD_WAIT_S`` in all; past that, a file not yet loaded is held
         for the next poll rather than downloaded again in full. Only a daemon whose
         load was never started (used in process, without ``run``) asks the store per
-        URL, as cluster mode always does.
+        URL, as cluster mode does unless the caller read the file's validators with
+        its batch of jobs (``stored``).
         """
         held = self._held(url)
         if held is not None:
@@ -358,7 +359,7 @@ class Daemon:
             # Downloaded by an earlier poll and not scanned yet: not downloaded again.
             return Validators(hold="downloaded, its scan has not finished")
         if self.cluster is not None:  # another replica may have fetched the file since
-            return self._stored_validators(url)
+            return stored if stored is not None else self._stored_validators(url)
         cached = self._validators.get(url)
         if cached is None and self._loading and not self._loaded.is_set():
             cached = self._await_load(url)

@@ -126,10 +126,10 @@ class Cluster:
 
     # -- ClusterSeam: the frontier -----------------------------------------------------------
 
-    def offer(self, job: DownloadJob) -> bool:
-        """Queue a download for any replica."""
+    def offer(self, jobs: Sequence[DownloadJob]) -> list[bool]:
+        """Queue downloads for any replica (one round trip); say of each whether it was."""
         self._ensure_frontier()
-        return self.frontier.offer(job)
+        return self.frontier.offer_many(jobs)
 
     def take(self, count: int, block: float) -> Sequence[Taken]:
         """Take up to ``count`` downloads."""
@@ -140,9 +140,19 @@ class Cluster:
         """Renew the downloads this replica holds."""
         self.frontier.touch(entries)
 
-    def done(self, taken: _Held) -> None:
-        """Acknowledge a finished download."""
-        self.frontier.done(taken.entry, taken.job.url)
+    def done(self, taken: Sequence[_Held]) -> None:
+        """Acknowledge finished downloads, in one round trip."""
+        self.frontier.done_many([(t.entry, t.job.url) for t in taken])
+
+    def validators(
+        self, urls: Collection[str]
+    ) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Return the stored validators of the files among ``urls`` the store has.
+
+        Read for a whole take of jobs at once, from the shared store: another
+        replica may have fetched any of these files since this one last did.
+        """
+        return self._store.validators_of(urls)
 
     def _ensure_frontier(self) -> None:
         if not self._frontier_ready:

@@ -54,7 +54,7 @@ class Discovery:
 class _NoHooks:
     """Hooks for a crawl that fetches nothing: no file reaches them."""
 
-    def validators(self, url: str) -> Validators:
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
         return Validators()
 
     def room(self) -> None:

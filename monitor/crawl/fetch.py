@@ -120,7 +120,7 @@ class FetchPipeline:
             referer=_text(item.get("referer")),
         )
         try:
-            queued = await maybe_deferred_to_future(deferToThread(state.offload, job))
+            queued = await maybe_deferred_to_future(state.offload(job))
         except FrontierError as exc:
             # The frontier is down: this replica fetches the file itself rather than
             # leave it unchecked (the scan claim still keeps it to one scan).

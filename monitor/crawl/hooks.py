@@ -45,8 +45,13 @@ class Hooks(Protocol):
     raises is logged by Scrapy and does not stop the poll.
     """
 
-    def validators(self, url: str) -> Validators:
-        """Return what is stored for ``url`` (all ``None`` for a URL never fetched)."""
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
+        """Return what is stored for ``url`` (all ``None`` for a URL never fetched).
+
+        ``stored``: what the caller has just read from the store for this file
+        (cluster mode reads a whole take of jobs' validators in one query); the
+        daemon then only adds its own holds rather than asking the store again.
+        """
         ...
 
     def room(self) -> Deferred[None] | None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
 
     from monitor.crawl.hooks import Hooks
     from monitor.metrics import Metrics
@@ -67,9 +68,9 @@ class PollState:
         cursor: where this poll's catalogue walk started (``None``: at the beginning).
         next_cursor: where the next poll's walk starts (``None``: at the beginning again).
         progress: (datasets walked so far in this pass, datasets the catalogue reports).
-        offload: cluster mode: queues a found file on the shared frontier (blocking, so
-            called in a thread) instead of downloading it here; returns False when the
-            URL was queued already.
+        offload: cluster mode: queues a found file on the shared frontier instead of
+            downloading it here (``monitor.crawl.offers``, on the reactor thread); fires
+            False when the URL was queued already.
         resources: every resource the poll found (file URLs, and the catalogue or API
             pages it could not read), with its coverage state (``COVERAGE_STATES``;
             ``found`` until its fetch ends).
@@ -99,7 +100,7 @@ class PollState:
     cursor: str | None = None
     next_cursor: str | None = None
     progress: tuple[int, int] | None = None
-    offload: Callable[[DownloadJob], bool] | None = None
+    offload: Callable[[DownloadJob], Deferred[bool]] | None = None
     resources: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     found: dict[str, dict[str, str | None]] = field(default_factory=dict)

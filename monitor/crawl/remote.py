@@ -10,6 +10,10 @@ otherwise. A replica takes no more jobs than it can work on soon (``max_inflight
 so the frontier's jobs spread over the replicas instead of piling up in one; it asks
 for more as soon as one is acknowledged, and renews the jobs it holds every third of a
 lease, so only a silent replica's jobs are taken over.
+
+At scale the per-job round trips are the cost, not the conditional GET: each take
+reads its jobs' validators from the store in one query (not one per file), and
+acknowledgements that finish while one is being sent go together in the next.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from twisted.internet import defer, task
 from twisted.internet.threads import deferToThread
 
 from monitor.crawl.fetch import FileFetch
+from monitor.crawl.hooks import Validators
 from monitor.crawl.items import DatasetItem
 from monitor.crawl.poll import PollState, attach
 from monitor.crawl.settings import scrapy_settings
+from monitor.errors import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
@@ -35,7 +41,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
     from monitor.config import Settings, TargetConfig
-    from monitor.crawl.hooks import Hooks, Validators
+    from monitor.crawl.hooks import Hooks
     from monitor.crawl.seam import ClusterSeam, TakenJob
     from monitor.metrics import Metrics
     from monitor.models import Coverage, FetchedFile, ViewExposure
@@ -86,8 +92,8 @@ class _JobHooks:
         self._handing = handing
         self.handed = False
 
-    def validators(self, url: str) -> Validators:
-        return self._hooks.validators(url)
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
+        return self._hooks.validators(url, stored)
 
     def room(self) -> defer.Deferred[None] | None:
         return self._hooks.room()
@@ -156,6 +162,8 @@ class DownloadService:
         # url -> jobs whose file the daemon has (two at most: a reclaimed one beside the first)
         self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
+        self._acks: list[TakenJob] = []  # finished, to be acknowledged with the next send
+        self._acking = False  # an acknowledgement is being sent
         self._stopping = False
         # A take is under way or due (a retry): an acknowledgement must not start another.
         self._pulling = False
@@ -199,15 +207,36 @@ class DownloadService:
         if room <= 0:
             return
         self._pulling = True
-        d = deferToThread(self._seam.take, room, _BLOCK)
+        d = deferToThread(self._take, room)
         d.addCallbacks(self._took, self._take_failed)
 
-    def _took(self, batch: list[TakenJob]) -> None:
+    def _take(self, room: int) -> tuple[list[TakenJob], dict[str, Validators] | None]:
+        """Take jobs, then read their files' validators in one query (thread pool).
+
+        ``None`` for the validators when the store did not answer: each job then
+        asks the daemon, whose own store backoff decides (a full download).
+        """
+        batch = list(self._seam.take(room, _BLOCK))
+        if not batch:
+            return batch, {}
+        try:
+            rows = self._seam.validators({taken.job.url for taken in batch})
+        except StoreError as exc:
+            logger.debug("validators of %d taken download(s) not read: %s", len(batch), exc)
+            return batch, None
+        known = {}
+        for taken in batch:
+            row = rows.get(taken.job.url)
+            known[taken.job.url] = Validators(*row) if row is not None else Validators()
+        return batch, known
+
+    def _took(self, took: tuple[list[TakenJob], dict[str, Validators] | None]) -> None:
+        batch, known = took
         if self._failing is not None:
             logger.info("the frontier answers again")
             self._failing = None
         for taken in batch:
-            self._run(taken)
+            self._run(taken, None if known is None else known[taken.job.url])
         self._pull()
 
     def _take_failed(self, failure: Failure) -> None:
@@ -222,7 +251,7 @@ class DownloadService:
         self._pulling = True  # until the retry
         self._clock.callLater(_RETRY, self._pull)
 
-    def _run(self, taken: TakenJob) -> None:
+    def _run(self, taken: TakenJob, stored: Validators | None) -> None:
         job = taken.job
         self._metrics.frontier_jobs.labels("reclaimed" if taken.reclaimed else "taken").inc()
         if job.target not in self._targets:
@@ -238,10 +267,10 @@ class DownloadService:
         self._inflight[taken.entry] = taken
         self._metrics.frontier_inflight.set(len(self._inflight))
         d = self._crawler(job.target)
-        d.addCallback(lambda crawler: defer.ensureDeferred(self._fetch(crawler, taken)))
+        d.addCallback(lambda crawler: defer.ensureDeferred(self._fetch(crawler, taken, stored)))
         d.addCallbacks(self._fetched, self._failed, callbackArgs=(taken,), errbackArgs=(taken,))
 
-    async def _fetch(self, crawler: Crawler, taken: TakenJob) -> bool:
+    async def _fetch(self, crawler: Crawler, taken: TakenJob, stored: Validators | None) -> bool:
         job = taken.job
         hooks = _JobHooks(
             self._hooks,
@@ -249,8 +278,10 @@ class DownloadService:
             lambda: self._scanning.setdefault(job.url, []).append(taken),
         )
         state = self._state(job.target, hooks)
-        # The validators read waits on the database: not on the reactor thread.
-        validators = await deferToThread(self._hooks.validators, job.url)
+        if stored is not None:  # read with its batch: only the daemon's holds are added
+            validators = self._hooks.validators(job.url, stored)
+        else:  # the store read waits on the database: not on the reactor thread
+            validators = await deferToThread(self._hooks.validators, job.url)
         item = DatasetItem(
             url=job.url,
             target=job.target,
@@ -284,16 +315,34 @@ class DownloadService:
             return  # acknowledged already (a job that failed after its file was handed over)
         self._metrics.frontier_inflight.set(len(self._inflight))
         self._metrics.frontier_jobs.labels("done").inc()
-        deferToThread(self._seam.done, taken).addErrback(
+        self._acks.append(taken)
+        if not self._acking:
+            self._send_acks()
+        if not self._pulling:
+            self._pull()  # room for one more
+
+    def _send_acks(self) -> None:
+        """Acknowledge every finished job in one round trip; those finishing meanwhile go next.
+
+        No timer: the first acknowledgement goes at once, and batches form only
+        while one is on its way (so a finished job's URL can be queued again by
+        the next poll as soon as possible).
+        """
+        batch, self._acks = self._acks, []
+        if not batch:
+            self._acking = False
+            return
+        self._acking = True
+        d = deferToThread(self._seam.done, batch)
+        d.addErrback(
             lambda f: logger.warning(
-                "target=%s could not acknowledge a download (another replica will repeat it"
-                " after the lease; it will find the file unchanged): %s",
-                taken.job.target,
+                "could not acknowledge %d download(s) (another replica will repeat them"
+                " after the lease; it will find the files unchanged): %s",
+                len(batch),
                 f.getErrorMessage(),
             )
         )
-        if not self._pulling:
-            self._pull()  # room for one more
+        d.addBoth(lambda _: self._send_acks())
 
     # -- crawlers, leases, unchanged files -------------------------------------------------
 

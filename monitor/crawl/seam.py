@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from monitor.models import DownloadJob
 
@@ -87,8 +87,8 @@ class ClusterSeam(Protocol):
         """Hand back every lease (the replica is stopping)."""
         ...
 
-    def offer(self, job: DownloadJob) -> bool:
-        """Queue a download; False when its URL is queued already."""
+    def offer(self, jobs: Sequence[DownloadJob]) -> Sequence[bool]:
+        """Queue downloads; of each, False when its URL is queued already."""
         ...
 
     def take(self, count: int, block: float) -> Sequence[TakenJob]:
@@ -99,6 +99,16 @@ class ClusterSeam(Protocol):
         """Say that this replica still works on these downloads."""
         ...
 
-    def done(self, taken: TakenJob) -> None:
-        """Acknowledge a finished download."""
+    def done(self, taken: Sequence[TakenJob]) -> None:
+        """Acknowledge finished downloads (one round trip for the lot)."""
+        ...
+
+    def validators(
+        self, urls: Collection[str]
+    ) -> Mapping[str, tuple[str | None, str | None, str | None]]:
+        """Return ``url -> (etag, last_modified, sha256)`` of the stored ones among ``urls``.
+
+        Raises:
+            StoreError: the store does not answer.
+        """
         ...

@@ -11,14 +11,17 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy.crawler import CrawlerRunner
-from twisted.internet import task
+from twisted.internet import defer, task
 
 from monitor.cluster.frontier import Frontier
 from monitor.config import Settings
 from monitor.crawl import Validators
+from monitor.crawl.offers import OfferBatcher
 from monitor.crawl.remote import DownloadService
 from monitor.crawl.settings import SPIDER_MODULES
+from monitor.errors import FrontierError, StoreError
 from monitor.metrics import Metrics
 from monitor.models import DownloadJob, utcnow
 from tests.cluster.harness import REDIS_URL
@@ -26,7 +29,7 @@ from tests.crawl.portal import Portal, Resource
 from tests.crawl.recording import RecordingHooks
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from twisted.internet.interfaces import IReactorTime
 
@@ -37,11 +40,17 @@ _JOBS = 40
 
 
 class _FrontierSeam:
-    """The frontier half of a replica's cluster seam, on the real frontier."""
+    """The frontier half of a replica's cluster seam, on the real frontier.
 
-    def __init__(self, frontier: Frontier, lease: float) -> None:
+    Validators come from the recording hooks' store, as the cluster reads them
+    from the shared database for each take.
+    """
+
+    def __init__(self, frontier: Frontier, lease: float, hooks: RecordingHooks) -> None:
         self.frontier = frontier
         self.lease = lease
+        self.hooks = hooks
+        self.validator_reads: list[int] = []  # URLs per read
 
     def take(self, count: int, block: float) -> Sequence[Taken]:
         return self.frontier.take(count, block)
@@ -49,8 +58,21 @@ class _FrontierSeam:
     def touch(self, entries: Sequence[str]) -> None:
         self.frontier.touch(entries)
 
-    def done(self, taken: Taken) -> None:
-        self.frontier.done(taken.entry, taken.job.url)
+    def done(self, taken: Sequence[Taken]) -> None:
+        self.frontier.done_many([(t.entry, t.job.url) for t in taken])
+
+    def validators(self, urls: Collection[str]) -> dict[str, tuple[str | None, ...]]:
+        self.validator_reads.append(len(urls))
+        stored = {url: self.hooks.store[url] for url in urls if url in self.hooks.store}
+        return {url: (v.etag, v.last_modified, v.sha256) for url, v in stored.items()}
+
+
+class _StoreDownSeam(_FrontierSeam):
+    """A seam whose store does not answer when a take's validators are read."""
+
+    def validators(self, urls: Collection[str]) -> dict[str, tuple[str | None, ...]]:
+        self.validator_reads.append(len(urls))
+        raise StoreError("store unavailable: connection refused (test)")
 
 
 async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
@@ -59,10 +81,32 @@ async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
     The service's clock is a ``task.Clock`` that is never advanced: a replica that
     waited on a timer to ask for its next job would stop after the first one.
     """
+    return await _fetch_all(reactor, _FrontierSeam, max_inflight=1)
+
+
+async def reads_validators_per_take(reactor: IReactorTime) -> dict[str, Any]:
+    """Eight jobs held at a time: each take's validators are read together."""
+    return await _fetch_all(reactor, _FrontierSeam, max_inflight=8)
+
+
+async def store_down_reads_validators_one_by_one(reactor: IReactorTime) -> dict[str, Any]:
+    """The batch read fails: each job asks the daemon's hooks for its own validators."""
+    return await _fetch_all(reactor, _StoreDownSeam, max_inflight=8)
+
+
+async def _fetch_all(
+    reactor: IReactorTime, seam_class: type[_FrontierSeam], *, max_inflight: int
+) -> dict[str, Any]:
+    """Queue ``_JOBS`` unchanged files on the real frontier; one replica fetches them all.
+
+    Returns how many were found unchanged (the stored sha256 was used), how the
+    validators were read, and what is left in the stream once all are acknowledged.
+    """
     portal = Portal().start()
     prefix = os.environ["LEAKMON_TEST_PREFIX"]
     frontier = Frontier(REDIS_URL, prefix=prefix, consumer="r1", lease=30)
     frontier.setup()
+    client = redis.Redis.from_url(REDIS_URL)
     settings = Settings.model_validate(
         {
             "targets": [{"kind": "html", "name": _TARGET, "start_urls": [portal.url]}],
@@ -70,14 +114,15 @@ async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
         }
     )
     hooks = RecordingHooks()
+    seam = seam_class(frontier, 30, hooks)
     runner = CrawlerRunner({"SPIDER_MODULES": SPIDER_MODULES})
     service = DownloadService(
         settings,
         hooks,  # type: ignore[arg-type]  (the daemon's hooks, recorded)
         Metrics(),
-        _FrontierSeam(frontier, 30),  # type: ignore[arg-type]  (the frontier half is used)
+        seam,  # type: ignore[arg-type]  (the frontier half is used)
         lambda: runner,
-        max_inflight=1,
+        max_inflight=max_inflight,
         clock=task.Clock(),
     )
     try:
@@ -89,15 +134,71 @@ async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
             frontier.offer(DownloadJob(target=_TARGET, url=url, found_at=utcnow()))
         service.start()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _unchanged(hooks) < _JOBS:
+        while time.monotonic() < deadline and (
+            _unchanged(hooks) < _JOBS or client.xlen(frontier.stream)
+        ):
             await task.deferLater(reactor, 0.05, lambda: None)
-        return {"jobs": _JOBS, "unchanged": _unchanged(hooks), "waiting": frontier.waiting()}
+        asked = [e for e in hooks.events if e["hook"] == "validators"]
+        return {
+            "jobs": _JOBS,
+            "unchanged": _unchanged(hooks),
+            "waiting": frontier.waiting(),
+            "left_in_stream": client.xlen(frontier.stream),
+            "validator_reads": seam.validator_reads,
+            "asked_with_stored": sum(1 for e in asked if e["stored"]),
+            "asked_without": sum(1 for e in asked if not e["stored"]),
+        }
     finally:
         service.stop()
         for crawler in list(runner.crawlers):  # a copy: each stop changes the set
             await crawler.stop_async()
+        client.close()
         frontier.close()
         portal.stop()
+
+
+async def offers_in_batches(reactor: IReactorTime) -> dict[str, Any]:
+    """A poll finding 300 files at once (and 10 of them twice) offers them in a few round trips."""
+    prefix = os.environ["LEAKMON_TEST_PREFIX"]
+    frontier = Frontier(REDIS_URL, prefix=prefix, consumer="r1", lease=30)
+    frontier.setup()
+    sizes: list[int] = []
+
+    def offer_many(jobs: Sequence[DownloadJob]) -> list[bool]:
+        sizes.append(len(jobs))
+        return frontier.offer_many(jobs)
+
+    batcher = OfferBatcher(offer_many, limit=100)
+    try:
+        jobs = [
+            DownloadJob(target=_TARGET, url=f"http://127.0.0.1:1/f{n}.csv", found_at=utcnow())
+            for n in [*range(300), *range(10)]
+        ]
+        answers = await defer.gatherResults([batcher.offer(job) for job in jobs])
+        return {
+            "queued": answers[:300].count(True),
+            "again": answers[300:].count(True),
+            "sizes": sizes,
+            "in_stream": frontier.waiting(),
+        }
+    finally:
+        frontier.close()
+
+
+async def offers_to_a_dead_frontier(reactor: IReactorTime) -> dict[str, Any]:
+    """Every offer of a batch the frontier did not answer fails, saying why."""
+    frontier = Frontier("redis://127.0.0.1:1/0", prefix="dead", consumer="r1", lease=30)
+    batcher = OfferBatcher(frontier.offer_many)
+    jobs = [
+        DownloadJob(target=_TARGET, url=f"http://127.0.0.1:1/f{n}.csv", found_at=utcnow())
+        for n in range(5)
+    ]
+    results = await defer.DeferredList([batcher.offer(job) for job in jobs], consumeErrors=True)
+    frontier.close()
+    return {
+        "failed": [ok is False and isinstance(value.value, FrontierError) for ok, value in results],
+        "messages": sorted({str(value.value) for ok, value in results if not ok}),
+    }
 
 
 def _unchanged(hooks: RecordingHooks) -> int:

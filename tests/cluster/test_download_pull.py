@@ -22,3 +22,34 @@ def test_a_replica_holding_one_job_takes_the_next_when_it_is_done_not_on_a_timer
 
     assert result["unchanged"] == result["jobs"] == 40
     assert result["waiting"] == 0
+
+
+def test_a_take_reads_its_jobs_validators_together_and_acknowledges_every_job(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKMON_TEST_PREFIX", prefix)
+
+    result = run_scenario("tests.cluster.download_scenarios:reads_validators_per_take", tmp_path)
+
+    # The stored sha256 read with the take made every 200 "unchanged".
+    assert result["unchanged"] == 40
+    assert sum(result["validator_reads"]) == 40
+    assert max(result["validator_reads"]) > 1  # not one query per file
+    assert result["asked_with_stored"] == 40
+    assert result["asked_without"] == 0
+    assert result["left_in_stream"] == 0  # every job acknowledged, in batches or not
+
+
+def test_when_the_store_fails_a_batch_read_each_job_asks_for_its_own_validators(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKMON_TEST_PREFIX", prefix)
+
+    result = run_scenario(
+        "tests.cluster.download_scenarios:store_down_reads_validators_one_by_one", tmp_path
+    )
+
+    assert result["unchanged"] == 40
+    assert result["asked_with_stored"] == 0
+    assert result["asked_without"] == 40
+    assert result["left_in_stream"] == 0

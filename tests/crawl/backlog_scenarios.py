@@ -106,8 +106,8 @@ class HoldAllButSlow(RecordingHooks):
     each held file ends at once and hands its slot to the next one.
     """
 
-    def validators(self, url: str) -> Validators:
-        super().validators(url)
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
+        super().validators(url, stored)
         if url.rsplit("/", 1)[-1] < f"f{SLOTS:04d}.csv":
             return Validators()
         return Validators(hold="downloaded, its scan has not finished")

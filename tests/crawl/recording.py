@@ -21,8 +21,10 @@ class RecordingHooks:
         self.events: list[dict[str, Any]] = []
         self.store: dict[str, Validators] = {}
 
-    def validators(self, url: str) -> Validators:
-        self.events.append({"hook": "validators", "url": url})
+    def validators(self, url: str, stored: Validators | None = None) -> Validators:
+        self.events.append({"hook": "validators", "url": url, "stored": stored is not None})
+        if stored is not None:
+            return stored
         return self.store.get(url, Validators())
 
     def room(self) -> None:
