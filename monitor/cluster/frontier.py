@@ -135,14 +135,13 @@ class Frontier:
         if not jobs:
             return []
         with self._errors("queue a download"):
+            if len(jobs) == 1:  # a pipeline would first ask SCRIPT EXISTS: a second round trip
+                keys, args = self._offer_args(jobs[0])
+                return [bool(self._offer(keys=keys, args=args))]
             pipe = self._redis.pipeline(transaction=False)
             for job in jobs:
-                fields = [part for pair in job.to_dict().items() for part in pair]
-                self._offer(
-                    keys=[self._key(job.url), self.stream],
-                    args=[_QUEUED_TTL_S, *fields],
-                    client=pipe,
-                )
+                keys, args = self._offer_args(job)
+                self._offer(keys=keys, args=args, client=pipe)
             return [bool(added) for added in pipe.execute()]
 
     def take(self, count: int, block: float) -> list[Taken]:
@@ -232,6 +231,11 @@ class Frontier:
         self._redis.close()
 
     # -- internals -----------------------------------------------------------------------
+
+    def _offer_args(self, job: DownloadJob) -> tuple[list[str], list[str | int]]:
+        """Return the offer script's keys and arguments for one job."""
+        fields = [part for pair in job.to_dict().items() for part in pair]
+        return [self._key(job.url), self.stream], [_QUEUED_TTL_S, *fields]
 
     def _key(self, url: str) -> str:
         return self._queued + hashlib.sha1(url.encode("utf-8"), usedforsecurity=False).hexdigest()
