@@ -8,7 +8,8 @@ processes, the same configuration but for their names and ports). It measures:
 1. first pass: wall time from the replicas' start until every file is downloaded
    and scanned (new files: download + isolated scan + store), as files per second;
 2. re-poll: after the first pass, one poll's conditional GETs of the unchanged
-   files (304s, no scan), from the first to the last, as files per second;
+   files (304s, no scan), from the first to the last, as files per second, and the
+   replicas' own CPU (user + system) over that span per file;
 3. correctness at scale: a leaking CSV is published and left up, then --polls
    steady polls are watched. The portal's request log (timed here) is split into
    polls at each fetch of the index page (one per poll, by whichever replica holds
@@ -48,6 +49,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -162,6 +165,15 @@ def _wait(check: object, timeout: float, what: str, every: float = 0.1) -> float
     raise SystemExit(f"timed out after {timeout} s: {what}")
 
 
+def _replica_cpu(cluster: Cluster) -> float:
+    """Return the replicas' processes' user + system CPU seconds so far."""
+    total = 0.0
+    for replica in cluster.replicas.values():
+        times = psutil.Process(replica.proc.pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def _conditional(cluster: Cluster) -> int:
     return sum(
         1 for _, path, cond in list(cluster.portal.requests) if cond and path.startswith("/data/")
@@ -207,12 +219,16 @@ def run(replicas: int, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
         # Re-poll: the next poll's conditional GETs of unchanged files.
         base = _conditional(cluster)
         first = _wait(lambda: _conditional(cluster) > base, every * 3, "re-poll start", tick / 4)
+        cpu_first = _replica_cpu(cluster)
         last = _wait(
             lambda: _conditional(cluster) >= base + files, 600 + files / 50, "re-poll end", tick
         )
         repoll = max(last - first, 1e-3)
+        # The replicas' own processes (no scan runs in a re-poll), over the same span.
+        repoll_cpu_ms = (_replica_cpu(cluster) - cpu_first) * 1000 / files
         print(
-            f"  {replicas} replica(s): first pass {first_pass:.0f} s, re-poll {repoll:.1f} s",
+            f"  {replicas} replica(s): first pass {first_pass:.0f} s, re-poll {repoll:.1f} s,"
+            f" replicas' CPU {repoll_cpu_ms:.2f} ms per file",
             flush=True,
         )
         check = _check(cluster, log, files, every, polls, tick) if polls > 0 else {}
@@ -237,6 +253,7 @@ def run(replicas: int, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
             "first_pass_files_per_s": round(files / first_pass, 1),
             "repoll_s": round(repoll, 2),
             "repoll_files_per_s": round(files / repoll, 1),
+            "repoll_cpu_ms_per_file": round(repoll_cpu_ms, 3),
             "page_median_s": round(statistics.median(pages), 1),
             "page_max_s": round(max(pages), 1),
             "trial_pages_opened": [
