@@ -27,15 +27,16 @@ from scrapy.exceptions import DontCloseSpider
 from twisted.internet import defer, task
 from twisted.internet.threads import deferToThread
 
+from monitor.crawl.batches import Batcher
 from monitor.crawl.fetch import FileFetch
 from monitor.crawl.hooks import Validators
 from monitor.crawl.items import DatasetItem
 from monitor.crawl.poll import PollState, attach
 from monitor.crawl.settings import scrapy_settings
-from monitor.errors import StoreError
+from monitor.errors import FrontierError, StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
     from scrapy.crawler import CrawlerRunner
     from twisted.python.failure import Failure
@@ -162,8 +163,9 @@ class DownloadService:
         # url -> jobs whose file the daemon has (two at most: a reclaimed one beside the first)
         self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
-        self._acks: list[TakenJob] = []  # finished, to be acknowledged with the next send
-        self._acking = False  # an acknowledgement is being sent
+        # Finished jobs are acknowledged together: those finishing while one batch is
+        # on its way go in the next.
+        self._acks: Batcher[TakenJob, None] = Batcher(self._done)
         self._stopping = False
         # A take is under way or due (a retry): an acknowledgement must not start another.
         self._pulling = False
@@ -315,34 +317,34 @@ class DownloadService:
             return  # acknowledged already (a job that failed after its file was handed over)
         self._metrics.frontier_inflight.set(len(self._inflight))
         self._metrics.frontier_jobs.labels("done").inc()
-        self._acks.append(taken)
-        if not self._acking:
-            self._send_acks()
+        self._acks.add(taken).addErrback(self._ack_failed, taken)
         if not self._pulling:
             self._pull()  # room for one more
 
-    def _send_acks(self) -> None:
-        """Acknowledge every finished job in one round trip; those finishing meanwhile go next.
+    def _ack_failed(self, failure: Failure, taken: TakenJob) -> None:
+        # Not the frontier's failure (``_done`` handles that): a fault here, said loudly.
+        logger.error(
+            "target=%s acknowledging a download failed: %s",
+            taken.job.target,
+            failure.getTraceback(elideFrameworkCode=True),
+        )
 
-        No timer: the first acknowledgement goes at once, and batches form only
-        while one is on its way (so a finished job's URL can be queued again by
-        the next poll as soon as possible).
+    def _done(self, batch: Sequence[TakenJob]) -> list[None]:
+        """Acknowledge a batch of finished jobs (thread pool); a failure is logged, not raised.
+
+        An unacknowledged job is only repeated by another replica after the lease,
+        which finds its file unchanged: worth a warning, not an error for each job.
         """
-        batch, self._acks = self._acks, []
-        if not batch:
-            self._acking = False
-            return
-        self._acking = True
-        d = deferToThread(self._seam.done, batch)
-        d.addErrback(
-            lambda f: logger.warning(
+        try:
+            self._seam.done(batch)
+        except FrontierError as exc:
+            logger.warning(
                 "could not acknowledge %d download(s) (another replica will repeat them"
                 " after the lease; it will find the files unchanged): %s",
                 len(batch),
-                f.getErrorMessage(),
+                exc,
             )
-        )
-        d.addBoth(lambda _: self._send_acks())
+        return [None] * len(batch)
 
     # -- crawlers, leases, unchanged files -------------------------------------------------
 

@@ -12,9 +12,9 @@ from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
 
+from monitor.crawl.batches import Batcher
 from monitor.crawl.claims import ClaimedSchedule
 from monitor.crawl.heap import release_poll
-from monitor.crawl.offers import OfferBatcher
 from monitor.crawl.poll import PollState, attach
 from monitor.crawl.remote import DownloadService
 from monitor.crawl.settings import (
@@ -124,7 +124,7 @@ class CrawlService:
         self._settings = settings
         self._cluster = cluster
         # Cluster mode: found files go to the frontier, several per round trip.
-        self._offers = OfferBatcher(cluster.offer) if cluster is not None else None
+        self._offers = Batcher(cluster.offer) if cluster is not None else None
         self._claimed: ClaimedSchedule | None = None
         self._downloads: DownloadService | None = None
         self._hooks = hooks
@@ -288,7 +288,7 @@ class CrawlService:
             # every request slot of the poll; Scrapy keeps each host to its own limit.
             parallel_files=max(crawl.concurrent_requests, per_host_concurrency(crawl, target)),
             cursor=self._cursors.get(name),
-            offload=self._offers.offer if self._offers is not None else None,
+            offload=self._offers.add if self._offers is not None else None,
             carry_in=self._carry.pop(name, []),
         )
         crawler = Crawler(self._spider(kind), scrapy_settings(crawl, target))

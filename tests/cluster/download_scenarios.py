@@ -18,7 +18,7 @@ from twisted.internet import defer, task
 from monitor.cluster.frontier import Frontier
 from monitor.config import Settings
 from monitor.crawl import Validators
-from monitor.crawl.offers import OfferBatcher
+from monitor.crawl.batches import Batcher
 from monitor.crawl.remote import DownloadService
 from monitor.crawl.settings import SPIDER_MODULES
 from monitor.errors import FrontierError, StoreError
@@ -75,6 +75,18 @@ class _StoreDownSeam(_FrontierSeam):
         raise StoreError("store unavailable: connection refused (test)")
 
 
+class _AcksLostSeam(_FrontierSeam):
+    """A seam whose frontier does not answer acknowledgements (takes still work)."""
+
+    def __init__(self, frontier: Frontier, lease: float, hooks: RecordingHooks) -> None:
+        super().__init__(frontier, lease, hooks)
+        self.acknowledged: list[int] = []  # jobs per attempt
+
+    def done(self, taken: Sequence[Taken]) -> None:
+        self.acknowledged.append(len(taken))
+        raise FrontierError("cannot acknowledge a download: connection refused (test)")
+
+
 async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
     """Queue unchanged files, let one replica holding one job at a time fetch them all.
 
@@ -94,13 +106,23 @@ async def store_down_reads_validators_one_by_one(reactor: IReactorTime) -> dict[
     return await _fetch_all(reactor, _StoreDownSeam, max_inflight=8)
 
 
+async def acknowledgements_lost(reactor: IReactorTime) -> dict[str, Any]:
+    """No acknowledgement reaches the frontier: the replica still works through every job."""
+    return await _fetch_all(reactor, _AcksLostSeam, max_inflight=8, acknowledged=False)
+
+
 async def _fetch_all(
-    reactor: IReactorTime, seam_class: type[_FrontierSeam], *, max_inflight: int
+    reactor: IReactorTime,
+    seam_class: type[_FrontierSeam],
+    *,
+    max_inflight: int,
+    acknowledged: bool = True,
 ) -> dict[str, Any]:
     """Queue ``_JOBS`` unchanged files on the real frontier; one replica fetches them all.
 
     Returns how many were found unchanged (the stored sha256 was used), how the
-    validators were read, and what is left in the stream once all are acknowledged.
+    validators were read, and what is left in the stream once all are acknowledged
+    (with ``acknowledged`` False, once all were found unchanged).
     """
     portal = Portal().start()
     prefix = os.environ["LEAKMON_TEST_PREFIX"]
@@ -135,7 +157,7 @@ async def _fetch_all(
         service.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
-            _unchanged(hooks) < _JOBS or client.xlen(frontier.stream)
+            _unchanged(hooks) < _JOBS or (acknowledged and client.xlen(frontier.stream))
         ):
             await task.deferLater(reactor, 0.05, lambda: None)
         asked = [e for e in hooks.events if e["hook"] == "validators"]
@@ -147,6 +169,7 @@ async def _fetch_all(
             "validator_reads": seam.validator_reads,
             "asked_with_stored": sum(1 for e in asked if e["stored"]),
             "asked_without": sum(1 for e in asked if not e["stored"]),
+            "acknowledged": getattr(seam, "acknowledged", None),
         }
     finally:
         service.stop()
@@ -168,13 +191,13 @@ async def offers_in_batches(reactor: IReactorTime) -> dict[str, Any]:
         sizes.append(len(jobs))
         return frontier.offer_many(jobs)
 
-    batcher = OfferBatcher(offer_many, limit=100)
+    batcher = Batcher(offer_many, limit=100)
     try:
         jobs = [
             DownloadJob(target=_TARGET, url=f"http://127.0.0.1:1/f{n}.csv", found_at=utcnow())
             for n in [*range(300), *range(10)]
         ]
-        answers = await defer.gatherResults([batcher.offer(job) for job in jobs])
+        answers = await defer.gatherResults([batcher.add(job) for job in jobs])
         return {
             "queued": answers[:300].count(True),
             "again": answers[300:].count(True),
@@ -188,12 +211,12 @@ async def offers_in_batches(reactor: IReactorTime) -> dict[str, Any]:
 async def offers_to_a_dead_frontier(reactor: IReactorTime) -> dict[str, Any]:
     """Every offer of a batch the frontier did not answer fails, saying why."""
     frontier = Frontier("redis://127.0.0.1:1/0", prefix="dead", consumer="r1", lease=30)
-    batcher = OfferBatcher(frontier.offer_many)
+    batcher = Batcher(frontier.offer_many)
     jobs = [
         DownloadJob(target=_TARGET, url=f"http://127.0.0.1:1/f{n}.csv", found_at=utcnow())
         for n in range(5)
     ]
-    results = await defer.DeferredList([batcher.offer(job) for job in jobs], consumeErrors=True)
+    results = await defer.DeferredList([batcher.add(job) for job in jobs], consumeErrors=True)
     frontier.close()
     return {
         "failed": [ok is False and isinstance(value.value, FrontierError) for ok, value in results],

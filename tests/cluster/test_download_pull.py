@@ -53,3 +53,16 @@ def test_when_the_store_fails_a_batch_read_each_job_asks_for_its_own_validators(
     assert result["asked_with_stored"] == 0
     assert result["asked_without"] == 40
     assert result["left_in_stream"] == 0
+
+
+def test_when_acknowledgements_fail_the_replica_goes_on_and_the_jobs_wait_for_their_lease(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKMON_TEST_PREFIX", prefix)
+
+    result = run_scenario("tests.cluster.download_scenarios:acknowledgements_lost", tmp_path)
+
+    assert result["unchanged"] == 40  # every job fetched: a failed send did not stop the pulls
+    assert sum(result["acknowledged"]) == 40  # each job's acknowledgement was tried once
+    assert result["waiting"] == 0
+    assert result["left_in_stream"] == 40  # still pending: reclaimed by others after the lease
