@@ -31,7 +31,10 @@ more replicas than cores cannot scan faster; the numbers say how much the shared
 frontier costs or gains here, not what N machines would do.
 
 Usage: .venv/bin/python bench/bench_cluster.py [--files 300] [--every 10] [--trials 3]
-       [--polls 2] [--replicas 1 2 3]
+       [--polls 2] [--replicas 1 2 3] [--profile DIR]
+
+With --profile, each replica is sampled by py-spy through the re-poll (without
+pausing it) and the samples are summarised per replica as ``profile_poll.py`` does.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +60,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.profile_poll import summarise  # noqa: E402
 from monitor.standin import Portal  # noqa: E402
 from tests import synthetic  # noqa: E402
 from tests.cluster.harness import Cluster  # noqa: E402
@@ -174,6 +180,20 @@ def _replica_cpu(cluster: Cluster) -> float:
     return total
 
 
+def _spy(cluster: Cluster, into: Path) -> list[subprocess.Popen[bytes]]:
+    """Start py-spy on each replica (not pausing it); its raw stacks go to ``into``."""
+    into.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for name, replica in cluster.replicas.items():
+        command = ["py-spy", "record", "--pid", str(replica.proc.pid), "--nonblocking",
+                   "--threads", "--full-filenames", "--format", "raw", "--rate", "100",
+                   "--output", str(into / f"{name}.txt")]  # fmt: skip
+        spies.append(
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+    return spies
+
+
 def _conditional(cluster: Cluster) -> int:
     return sum(
         1 for _, path, cond in list(cluster.portal.requests) if cond and path.startswith("/data/")
@@ -220,9 +240,13 @@ def run(replicas: int, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
         base = _conditional(cluster)
         first = _wait(lambda: _conditional(cluster) > base, every * 3, "re-poll start", tick / 4)
         cpu_first = _replica_cpu(cluster)
+        spies = _spy(cluster, args.profile) if args.profile else []
         last = _wait(
             lambda: _conditional(cluster) >= base + files, 600 + files / 50, "re-poll end", tick
         )
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
+            spy.wait(60)
         repoll = max(last - first, 1e-3)
         # The replicas' own processes (no scan runs in a re-poll), over the same span.
         repoll_cpu_ms = (_replica_cpu(cluster) - cpu_first) * 1000 / files
@@ -342,6 +366,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=5000, help="crawl.max_requests_per_poll")
     parser.add_argument("--first-pass-limit", type=float, default=1200.0, help="seconds")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample each replica with py-spy over the re-poll; raw stacks and a summary here",
+    )
     args = parser.parse_args()
     cpu = platform.processor() or platform.machine()
     print(f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -384,6 +413,9 @@ def main() -> None:
             )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    if args.profile:
+        for raw in sorted(args.profile.glob("*.txt")):
+            print(f"\nre-poll profile of replica {raw.stem} ({raw}):\n{summarise(raw)}")
 
 
 if __name__ == "__main__":
