@@ -6,10 +6,11 @@ to its files wherever they are fetched: robots.txt, the address guard, size and
 time limits, the user agent. A job is fetched exactly as a poll fetches a file
 (``FileFetch``), and it is acknowledged only when it is finished: at once when the
 file was unchanged, gone or failed, and when the daemon has recorded its scan
-otherwise. A replica takes no more jobs than it can work on soon (``max_inflight``),
-so the frontier's jobs spread over the replicas instead of piling up in one; it asks
-for more as soon as one is acknowledged, and renews the jobs it holds every third of a
-lease, so only a silent replica's jobs are taken over.
+otherwise. A replica takes no more jobs than it can work on soon, so the frontier's
+jobs spread over the replicas instead of piling up in one: at most ``max_downloads``
+being downloaded, and none while ``max_scanning`` of its files wait for their scan.
+It asks for more as soon as a download ends, and renews the jobs it holds every third
+of a lease, so only a silent replica's jobs are taken over.
 
 At scale the per-job round trips are the cost, not the conditional GET: each take
 reads its jobs' validators from the store in one query (not one per file), and
@@ -134,7 +135,13 @@ class DownloadService:
         metrics: where frontier counts go.
         seam: the cluster's frontier.
         runner: the crawl service's runner (one reactor, one runner).
-        max_inflight: jobs this replica holds at once (downloading or being scanned).
+        max_downloads: jobs being downloaded at once. More than the download
+            crawler's own concurrency, so that its slots do not wait on the round
+            trips to the frontier and the store between one job and the next (the
+            extra jobs wait in Scrapy's queue, which keeps the per-host limits).
+        max_scanning: no job is taken while this many of the replica's files are
+            handed to the scanner: changed files are scanned by whichever replica
+            has room, not queued behind this one's scans.
         clock: schedules retries; the reactor.
     """
 
@@ -146,7 +153,8 @@ class DownloadService:
         seam: ClusterSeam,
         runner: Callable[[], CrawlerRunner],
         *,
-        max_inflight: int,
+        max_downloads: int,
+        max_scanning: int,
         clock: Any,  # Any: the reactor (typed by zope interfaces)
     ) -> None:
         self._settings = settings
@@ -155,11 +163,13 @@ class DownloadService:
         self._metrics = metrics
         self._seam = seam
         self._runner = runner
-        self._max_inflight = max_inflight
+        self._max_downloads = max_downloads
+        self._max_scanning = max_scanning
         self._clock = clock
         self._ready: dict[str, Crawler] = {}
         self._waiting: dict[str, list[defer.Deferred[Crawler]]] = {}
-        self._inflight: dict[str, TakenJob] = {}  # entry id -> job
+        self._inflight: dict[str, TakenJob] = {}  # entry id -> job (downloading or scanning)
+        self._downloading: set[str] = set()  # entry ids of jobs being downloaded
         # url -> jobs whose file the daemon has (two at most: a reclaimed one beside the first)
         self._scanning: dict[str, list[TakenJob]] = {}
         self._unchanged: set[str] = set()
@@ -199,14 +209,15 @@ class DownloadService:
         """Take as many jobs as there is room for; with none, the next acknowledgement pulls.
 
         Not a timer: unchanged files are done in milliseconds, and asking again every
-        tenth of a second held a replica to ``max_inflight`` jobs per tenth (about 55
+        tenth of a second held a replica to its jobs in hand per tenth (about 55
         files/s; a 100,000-file re-poll on two replicas took 930 s).
         """
         self._pulling = False
         if self._stopping:
             return
-        room = self._max_inflight - len(self._inflight)
-        if room <= 0:
+        scanning = len(self._inflight) - len(self._downloading)
+        room = self._max_downloads - len(self._downloading)
+        if room <= 0 or scanning >= self._max_scanning:
             return
         self._pulling = True
         d = deferToThread(self._take, room)
@@ -267,6 +278,7 @@ class DownloadService:
         if taken.reclaimed:
             logger.info("target=%s took over a download a silent replica left", job.target)
         self._inflight[taken.entry] = taken
+        self._downloading.add(taken.entry)
         self._metrics.frontier_inflight.set(len(self._inflight))
         d = self._crawler(job.target)
         d.addCallback(lambda crawler: defer.ensureDeferred(self._fetch(crawler, taken, stored)))
@@ -295,8 +307,11 @@ class DownloadService:
         return hooks.handed
 
     def _fetched(self, handed: bool, taken: TakenJob) -> None:
-        if not handed:  # a handed file's job is acknowledged once its scan is recorded
+        self._downloading.discard(taken.entry)
+        if not handed:
             self._ack(taken)
+        elif not self._pulling:  # acknowledged once its scan is recorded; a download slot is free
+            self._pull()
 
     def _failed(self, failure: Failure, taken: TakenJob) -> None:
         # The job boundary: a download that blew up is logged and acknowledged (the next
@@ -306,6 +321,7 @@ class DownloadService:
             taken.job.target,
             failure.getTraceback(elideFrameworkCode=True),
         )
+        self._downloading.discard(taken.entry)
         self._ack(taken)
 
     def _scanned(self, url: str) -> None:

@@ -29,7 +29,7 @@ from tests.crawl.portal import Portal, Resource
 from tests.crawl.recording import RecordingHooks
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from twisted.internet.interfaces import IReactorTime
 
@@ -93,29 +93,29 @@ async def pulls_as_jobs_finish(reactor: IReactorTime) -> dict[str, Any]:
     The service's clock is a ``task.Clock`` that is never advanced: a replica that
     waited on a timer to ask for its next job would stop after the first one.
     """
-    return await _fetch_all(reactor, _FrontierSeam, max_inflight=1)
+    return await _fetch_all(reactor, _FrontierSeam, max_downloads=1)
 
 
 async def reads_validators_per_take(reactor: IReactorTime) -> dict[str, Any]:
     """Eight jobs held at a time: each take's validators are read together."""
-    return await _fetch_all(reactor, _FrontierSeam, max_inflight=8)
+    return await _fetch_all(reactor, _FrontierSeam, max_downloads=8)
 
 
 async def store_down_reads_validators_one_by_one(reactor: IReactorTime) -> dict[str, Any]:
     """The batch read fails: each job asks the daemon's hooks for its own validators."""
-    return await _fetch_all(reactor, _StoreDownSeam, max_inflight=8)
+    return await _fetch_all(reactor, _StoreDownSeam, max_downloads=8)
 
 
 async def acknowledgements_lost(reactor: IReactorTime) -> dict[str, Any]:
     """No acknowledgement reaches the frontier: the replica still works through every job."""
-    return await _fetch_all(reactor, _AcksLostSeam, max_inflight=8, acknowledged=False)
+    return await _fetch_all(reactor, _AcksLostSeam, max_downloads=8, acknowledged=False)
 
 
 async def _fetch_all(
     reactor: IReactorTime,
     seam_class: type[_FrontierSeam],
     *,
-    max_inflight: int,
+    max_downloads: int,
     acknowledged: bool = True,
 ) -> dict[str, Any]:
     """Queue ``_JOBS`` unchanged files on the real frontier; one replica fetches them all.
@@ -144,7 +144,8 @@ async def _fetch_all(
         Metrics(),
         seam,  # type: ignore[arg-type]  (the frontier half is used)
         lambda: runner,
-        max_inflight=max_inflight,
+        max_downloads=max_downloads,
+        max_scanning=max_downloads,
         clock=task.Clock(),
     )
     try:
@@ -226,3 +227,78 @@ async def offers_to_a_dead_frontier(reactor: IReactorTime) -> dict[str, Any]:
 
 def _unchanged(hooks: RecordingHooks) -> int:
     return sum(1 for e in hooks.events if e["hook"] == "on_unchanged")
+
+
+class _ThreadClock(task.Clock):
+    """A clock that is never advanced, whose calls from other threads run on the reactor."""
+
+    def __init__(self, reactor: Any) -> None:  # Any: the reactor (typed by zope interfaces)
+        super().__init__()
+        self._reactor = reactor
+
+    def callFromThread(self, f: Callable[..., object], *args: object) -> None:
+        self._reactor.callFromThread(f, *args)
+
+
+async def takes_nothing_while_scans_are_full(reactor: IReactorTime) -> dict[str, Any]:
+    """Changed files, never scanned until said: takes stop once two wait for their scan.
+
+    The replica may download 8 at once and hold 2 handed to the scanner. It takes 8
+    (room for 8 downloads); when the first is handed, one file waits for its scan, so
+    it takes one more (7 downloading: room for 1); from the second on it takes
+    nothing until only one of its files is left waiting for a scan.
+    """
+    portal = Portal().start()
+    prefix = os.environ["LEAKMON_TEST_PREFIX"]
+    frontier = Frontier(REDIS_URL, prefix=prefix, consumer="r1", lease=30)
+    frontier.setup()
+    settings = Settings.model_validate(
+        {
+            "targets": [{"kind": "html", "name": _TARGET, "start_urls": [portal.url]}],
+            "crawl": {"autothrottle": False, "download_timeout": 10},
+        }
+    )
+    hooks = RecordingHooks()  # stores nothing of these files: each is downloaded in full
+    runner = CrawlerRunner({"SPIDER_MODULES": SPIDER_MODULES})
+    service = DownloadService(
+        settings,
+        hooks,  # type: ignore[arg-type]  (the daemon's hooks, recorded)
+        Metrics(),
+        _FrontierSeam(frontier, 30, hooks),  # type: ignore[arg-type]  (the frontier half)
+        lambda: runner,
+        max_downloads=8,
+        max_scanning=2,
+        clock=_ThreadClock(reactor),
+    )
+
+    def handed() -> list[str]:
+        return [e["url"] for e in hooks.events if e["hook"] == "on_file"]
+
+    async def settle(count: int) -> int:
+        """Wait until ``count`` files were handed, then a little more: how many are taken."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(handed()) < count:
+            await task.deferLater(reactor, 0.05, lambda: None)
+        await task.deferLater(reactor, 1.5, lambda: None)  # more than a take's 1 s block
+        return _JOBS - frontier.waiting()
+
+    try:
+        for n in range(_JOBS):
+            body = f"district,permits\nNorth,{n}\n".encode()
+            portal.set(f"/data/{n}.csv", Resource(body, "text/csv"))
+            url = f"{portal.url}data/{n}.csv"
+            frontier.offer(DownloadJob(target=_TARGET, url=url, found_at=utcnow()))
+        service.start()
+        taken = {"at_first": await settle(9)}
+        for url in handed()[:7]:  # 2 still waiting for a scan: still no take
+            service.file_done(url)
+        taken["after_7_scanned"] = await settle(9)
+        service.file_done(handed()[7])  # 1 waiting: room to take 8 more downloads
+        taken["after_8_scanned"] = await settle(17)
+        return {**taken, "handed": len(handed())}
+    finally:
+        service.stop()
+        for crawler in list(runner.crawlers):
+            await crawler.stop_async()
+        frontier.close()
+        portal.stop()

@@ -66,3 +66,20 @@ def test_when_acknowledgements_fail_the_replica_goes_on_and_the_jobs_wait_for_th
     assert sum(result["acknowledged"]) == 40  # each job's acknowledgement was tried once
     assert result["waiting"] == 0
     assert result["left_in_stream"] == 40  # still pending: reclaimed by others after the lease
+
+
+def test_a_replica_takes_no_job_while_its_scan_slots_are_full_however_many_it_may_download(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKMON_TEST_PREFIX", prefix)
+
+    result = run_scenario(
+        "tests.cluster.download_scenarios:takes_nothing_while_scans_are_full", tmp_path
+    )
+
+    # 8 downloads, and one more taken while only the first handed file waited for a scan
+    assert result["at_first"] == 9
+    assert result["after_7_scanned"] == 9  # 2 files still wait for a scan: nothing taken
+    # 1 waits: 8 more downloads; the first of them handed makes 2 waiting again
+    assert result["after_8_scanned"] == 17
+    assert result["handed"] == 17
