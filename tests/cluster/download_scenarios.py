@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -111,24 +112,44 @@ async def acknowledgements_lost(reactor: IReactorTime) -> dict[str, Any]:
     return await _fetch_all(reactor, _AcksLostSeam, max_downloads=8, acknowledged=False)
 
 
-async def _fetch_all(
-    reactor: IReactorTime,
-    seam_class: type[_FrontierSeam],
-    *,
-    max_downloads: int,
-    acknowledged: bool = True,
-) -> dict[str, Any]:
-    """Queue ``_JOBS`` unchanged files on the real frontier; one replica fetches them all.
+@dataclass
+class _Replica:
+    """One replica's download service on the real frontier, fetching from a portal here."""
 
-    Returns how many were found unchanged (the stored sha256 was used), how the
-    validators were read, and what is left in the stream once all are acknowledged
-    (with ``acknowledged`` False, once all were found unchanged).
-    """
+    portal: Portal
+    frontier: Frontier
+    hooks: RecordingHooks
+    seam: _FrontierSeam
+    runner: CrawlerRunner
+    service: DownloadService
+
+    def publish(self, *, stored: bool) -> None:
+        """Serve and queue ``_JOBS`` files; with ``stored``, the hooks have each one's sha256."""
+        for n in range(_JOBS):
+            body = f"district,permits\nNorth,{n}\n".encode()
+            self.portal.set(f"/data/{n}.csv", Resource(body, "text/csv"))
+            url = f"{self.portal.url}data/{n}.csv"
+            if stored:
+                self.hooks.store[url] = Validators(None, None, hashlib.sha256(body).hexdigest())
+            self.frontier.offer(DownloadJob(target=_TARGET, url=url, found_at=utcnow()))
+
+    async def close(self) -> None:
+        self.service.stop()
+        for crawler in list(self.runner.crawlers):  # a copy: each stop changes the set
+            await crawler.stop_async()
+        self.frontier.close()
+        self.portal.stop()
+
+
+def _replica(
+    seam_class: type[_FrontierSeam], *, max_downloads: int, max_scanning: int, clock: Any
+) -> _Replica:
+    """Build a replica's download service (not started) over a fresh portal and the frontier."""
     portal = Portal().start()
-    prefix = os.environ["LEAKMON_TEST_PREFIX"]
-    frontier = Frontier(REDIS_URL, prefix=prefix, consumer="r1", lease=30)
+    frontier = Frontier(
+        REDIS_URL, prefix=os.environ["LEAKMON_TEST_PREFIX"], consumer="r1", lease=30
+    )
     frontier.setup()
-    client = redis.Redis.from_url(REDIS_URL)
     settings = Settings.model_validate(
         {
             "targets": [{"kind": "html", "name": _TARGET, "start_urls": [portal.url]}],
@@ -145,17 +166,33 @@ async def _fetch_all(
         seam,  # type: ignore[arg-type]  (the frontier half is used)
         lambda: runner,
         max_downloads=max_downloads,
-        max_scanning=max_downloads,
-        clock=task.Clock(),
+        max_scanning=max_scanning,
+        clock=clock,
     )
+    return _Replica(portal, frontier, hooks, seam, runner, service)
+
+
+async def _fetch_all(
+    reactor: IReactorTime,
+    seam_class: type[_FrontierSeam],
+    *,
+    max_downloads: int,
+    acknowledged: bool = True,
+) -> dict[str, Any]:
+    """Queue ``_JOBS`` unchanged files on the real frontier; one replica fetches them all.
+
+    Returns how many were found unchanged (the stored sha256 was used), how the
+    validators were read, and what is left in the stream once all are acknowledged
+    (with ``acknowledged`` False, once all were found unchanged).
+    """
+    replica = _replica(
+        seam_class, max_downloads=max_downloads, max_scanning=max_downloads, clock=task.Clock()
+    )
+    hooks, frontier = replica.hooks, replica.frontier
+    client = redis.Redis.from_url(REDIS_URL)
     try:
-        for n in range(_JOBS):
-            body = f"district,permits\nNorth,{n}\n".encode()
-            portal.set(f"/data/{n}.csv", Resource(body, "text/csv"))
-            url = f"{portal.url}data/{n}.csv"
-            hooks.store[url] = Validators(None, None, hashlib.sha256(body).hexdigest())
-            frontier.offer(DownloadJob(target=_TARGET, url=url, found_at=utcnow()))
-        service.start()
+        replica.publish(stored=True)
+        replica.service.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
             _unchanged(hooks) < _JOBS or (acknowledged and client.xlen(frontier.stream))
@@ -167,18 +204,14 @@ async def _fetch_all(
             "unchanged": _unchanged(hooks),
             "waiting": frontier.waiting(),
             "left_in_stream": client.xlen(frontier.stream),
-            "validator_reads": seam.validator_reads,
+            "validator_reads": replica.seam.validator_reads,
             "asked_with_stored": sum(1 for e in asked if e["stored"]),
             "asked_without": sum(1 for e in asked if not e["stored"]),
-            "acknowledged": getattr(seam, "acknowledged", None),
+            "acknowledged": getattr(replica.seam, "acknowledged", None),
         }
     finally:
-        service.stop()
-        for crawler in list(runner.crawlers):  # a copy: each stop changes the set
-            await crawler.stop_async()
         client.close()
-        frontier.close()
-        portal.stop()
+        await replica.close()
 
 
 async def offers_in_batches(reactor: IReactorTime) -> dict[str, Any]:
@@ -248,31 +281,11 @@ async def takes_nothing_while_scans_are_full(reactor: IReactorTime) -> dict[str,
     it takes one more (7 downloading: room for 1); from the second on it takes
     nothing until only one of its files is left waiting for a scan.
     """
-    portal = Portal().start()
-    prefix = os.environ["LEAKMON_TEST_PREFIX"]
-    frontier = Frontier(REDIS_URL, prefix=prefix, consumer="r1", lease=30)
-    frontier.setup()
-    settings = Settings.model_validate(
-        {
-            "targets": [{"kind": "html", "name": _TARGET, "start_urls": [portal.url]}],
-            "crawl": {"autothrottle": False, "download_timeout": 10},
-        }
-    )
-    hooks = RecordingHooks()  # stores nothing of these files: each is downloaded in full
-    runner = CrawlerRunner({"SPIDER_MODULES": SPIDER_MODULES})
-    service = DownloadService(
-        settings,
-        hooks,  # type: ignore[arg-type]  (the daemon's hooks, recorded)
-        Metrics(),
-        _FrontierSeam(frontier, 30, hooks),  # type: ignore[arg-type]  (the frontier half)
-        lambda: runner,
-        max_downloads=8,
-        max_scanning=2,
-        clock=_ThreadClock(reactor),
-    )
+    # The hooks store nothing of these files: each is downloaded in full and handed.
+    replica = _replica(_FrontierSeam, max_downloads=8, max_scanning=2, clock=_ThreadClock(reactor))
 
     def handed() -> list[str]:
-        return [e["url"] for e in hooks.events if e["hook"] == "on_file"]
+        return [e["url"] for e in replica.hooks.events if e["hook"] == "on_file"]
 
     async def settle(count: int) -> int:
         """Wait until ``count`` files were handed, then a little more: how many are taken."""
@@ -280,25 +293,17 @@ async def takes_nothing_while_scans_are_full(reactor: IReactorTime) -> dict[str,
         while time.monotonic() < deadline and len(handed()) < count:
             await task.deferLater(reactor, 0.05, lambda: None)
         await task.deferLater(reactor, 1.5, lambda: None)  # more than a take's 1 s block
-        return _JOBS - frontier.waiting()
+        return _JOBS - replica.frontier.waiting()
 
     try:
-        for n in range(_JOBS):
-            body = f"district,permits\nNorth,{n}\n".encode()
-            portal.set(f"/data/{n}.csv", Resource(body, "text/csv"))
-            url = f"{portal.url}data/{n}.csv"
-            frontier.offer(DownloadJob(target=_TARGET, url=url, found_at=utcnow()))
-        service.start()
+        replica.publish(stored=False)
+        replica.service.start()
         taken = {"at_first": await settle(9)}
         for url in handed()[:7]:  # 2 still waiting for a scan: still no take
-            service.file_done(url)
+            replica.service.file_done(url)
         taken["after_7_scanned"] = await settle(9)
-        service.file_done(handed()[7])  # 1 waiting: room to take 8 more downloads
+        replica.service.file_done(handed()[7])  # 1 waiting: room to take 8 more downloads
         taken["after_8_scanned"] = await settle(17)
         return {**taken, "handed": len(handed())}
     finally:
-        service.stop()
-        for crawler in list(runner.crawlers):
-            await crawler.stop_async()
-        frontier.close()
-        portal.stop()
+        await replica.close()
